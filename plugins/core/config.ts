@@ -1,0 +1,158 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { ProviderName } from '../postgres/provider.ts';
+import { ConfigError } from './errors.ts';
+
+/** How tests are isolated from each other. */
+export type Isolation = 'file' | 'test' | 'rollback';
+
+/** Which migrator builds the template. */
+export type MigratorConfig =
+  | { kind: 'prisma-sql'; migrationsDir?: string }
+  | { kind: 'prisma'; schema?: string; config?: string; migrationsDir?: string }
+  | { kind: 'function'; module: string };
+
+/** shipgate's options, as written in vitest.config.ts / playwright.config.ts. */
+export interface ShipgateOptions {
+  postgres?: {
+    /** Default `auto`; env `SHIPGATE_PROVIDER`. */
+    provider?: ProviderName | 'auto';
+    /** Default `postgres:17-alpine`; env `SHIPGATE_PG_IMAGE`. */
+    image?: string;
+    /** Env `SHIPGATE_DATABASE_URL`. */
+    adminUrl?: string;
+    /** Default 200; env `SHIPGATE_PG_MAX_CONNECTIONS`. */
+    maxConnections?: number;
+    /** Default true. */
+    tmpfs?: boolean;
+    /** Default `shipgate`; env `SHIPGATE_DB_PREFIX`. */
+    prefix?: string;
+  };
+  /** Default `{ kind: 'prisma-sql', migrationsDir: 'prisma/migrations' }`; env `SHIPGATE_MIGRATOR`, `SHIPGATE_MIGRATIONS_DIR`. */
+  migrator?: MigratorConfig;
+  /** Module `path#export` of `(url: string) => Promise<void>` run once into the template. */
+  seed?: string;
+  /** Default `file`; env `SHIPGATE_ISOLATION`. */
+  isolation?: Isolation;
+  /** pg pool size per test database. Default 5. */
+  poolSize?: number;
+  /** Module `path#export` of `(url, { pool }) => PrismaClient` for the `prisma` fixture. */
+  prisma?: string;
+  /** Module `path#export` of `({ prisma, db }) => app` for the `request` fixture. */
+  app?: string;
+  /** Keep a failed test's database and print its URL. Default false; env `SHIPGATE_KEEP_ON_FAILURE=1`. */
+  keepOnFailure?: boolean;
+}
+
+/** Options after defaults, env vars and path resolution. */
+export interface ResolvedOptions {
+  root: string;
+  postgres: NonNullable<ShipgateOptions['postgres']>;
+  migrator: MigratorConfig;
+  seed?: string;
+  isolation: Isolation;
+  poolSize: number;
+  prisma?: string;
+  app?: string;
+  keepOnFailure: boolean;
+}
+
+const ISOLATIONS: readonly Isolation[] = ['file', 'test', 'rollback'];
+const PROVIDERS = ['auto', 'testcontainers', 'embedded', 'external'];
+
+function truthy(v: string | undefined): boolean {
+  return v !== undefined && /^(1|true|yes|on)$/i.test(v);
+}
+
+/** Splits `path#export` (export defaults to `default`) and resolves the path against `root`. */
+export function parseModuleRef(ref: string, root: string): { file: string; exportName: string } {
+  const hash = ref.lastIndexOf('#');
+  const file = hash > 0 ? ref.slice(0, hash) : ref;
+  const exportName = hash > 0 ? ref.slice(hash + 1) : 'default';
+  return { file: path.resolve(root, file), exportName };
+}
+
+/** Loads `path#export` and checks it is a function. */
+export async function loadModuleFunction<F>(ref: string, root: string, key: string): Promise<F> {
+  const { file, exportName } = parseModuleRef(ref, root);
+  const mod = (await import(file)) as Record<string, unknown>;
+  const fn = mod[exportName];
+  if (typeof fn !== 'function') {
+    throw new ConfigError([`${key} "${ref}": export "${exportName}" of ${file} is ${typeof fn}, expected a function`]);
+  }
+  return fn as F;
+}
+
+/** Validates options, applies env vars and defaults; reports every problem at once. */
+export function resolveOptions(options: ShipgateOptions, root: string, env = process.env): ResolvedOptions {
+  const problems: string[] = [];
+  const pgOpts = { ...(options.postgres ?? {}) };
+  if (pgOpts.provider !== undefined && !PROVIDERS.includes(pgOpts.provider)) {
+    problems.push(`postgres.provider is "${pgOpts.provider}"; expected one of ${PROVIDERS.join(', ')}`);
+  }
+  if (pgOpts.maxConnections !== undefined && !(Number.isInteger(pgOpts.maxConnections) && pgOpts.maxConnections >= 10)) {
+    problems.push(`postgres.maxConnections is ${pgOpts.maxConnections}; expected an integer ≥ 10`);
+  }
+  const envMax = env.SHIPGATE_PG_MAX_CONNECTIONS;
+  if (envMax !== undefined && !/^\d+$/.test(envMax)) {
+    problems.push(`SHIPGATE_PG_MAX_CONNECTIONS is "${envMax}"; expected an integer`);
+  }
+
+  const isolation = (env.SHIPGATE_ISOLATION ?? options.isolation ?? 'file') as Isolation;
+  if (!ISOLATIONS.includes(isolation)) {
+    problems.push(
+      `${env.SHIPGATE_ISOLATION ? 'SHIPGATE_ISOLATION' : 'isolation'} is "${isolation}"; expected one of ${ISOLATIONS.join(', ')}`,
+    );
+  }
+  const poolSize = options.poolSize ?? 5;
+  if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 100) {
+    problems.push(`poolSize is ${poolSize}; expected an integer from 1 to 100`);
+  }
+
+  let migrator: MigratorConfig = options.migrator ?? { kind: 'prisma-sql' };
+  const envKind = env.SHIPGATE_MIGRATOR;
+  if (envKind) {
+    if (envKind === 'prisma-sql' || envKind === 'prisma') migrator = { ...migrator, kind: envKind } as MigratorConfig;
+    else problems.push(`SHIPGATE_MIGRATOR is "${envKind}"; expected prisma-sql or prisma`);
+  }
+  if (migrator.kind === 'prisma-sql' || migrator.kind === 'prisma') {
+    const dir = path.resolve(root, env.SHIPGATE_MIGRATIONS_DIR ?? migrator.migrationsDir ?? 'prisma/migrations');
+    migrator = { ...migrator, migrationsDir: dir };
+    if (!existsSync(dir)) {
+      problems.push(`migrator.migrationsDir "${dir}" does not exist (set migrator.migrationsDir or SHIPGATE_MIGRATIONS_DIR)`);
+    }
+  } else if (migrator.kind === 'function') {
+    if (typeof migrator.module !== 'string') problems.push('migrator.module must be "path#export" for kind "function"');
+  } else {
+    problems.push(`migrator.kind is "${(migrator as { kind: string }).kind}"; expected prisma-sql, prisma or function`);
+  }
+
+  for (const key of ['seed', 'prisma', 'app'] as const) {
+    const ref = options[key];
+    if (ref === undefined) continue;
+    if (typeof ref !== 'string') {
+      problems.push(`${key} must be a module reference "path#export", got ${typeof ref}`);
+      continue;
+    }
+    const { file } = parseModuleRef(ref, root);
+    if (!existsSync(file)) problems.push(`${key} module "${file}" does not exist`);
+  }
+
+  if (problems.length) throw new ConfigError(problems);
+  const resolveRef = (ref: string | undefined) => {
+    if (!ref) return undefined;
+    const { file, exportName } = parseModuleRef(ref, root);
+    return `${file}#${exportName}`;
+  };
+  return {
+    root,
+    postgres: pgOpts,
+    migrator,
+    seed: resolveRef(options.seed),
+    isolation,
+    poolSize,
+    prisma: resolveRef(options.prisma),
+    app: resolveRef(options.app),
+    keepOnFailure: env.SHIPGATE_KEEP_ON_FAILURE !== undefined ? truthy(env.SHIPGATE_KEEP_ON_FAILURE) : !!options.keepOnFailure,
+  };
+}

@@ -1,0 +1,157 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ConfigError, DatabaseError, MigrationError, NoProviderError } from '../plugins/core/errors.ts';
+import { resolveOptions } from '../plugins/core/config.ts';
+import { startPostgres } from '../plugins/postgres/index.ts';
+import { readServerInfo } from '../plugins/postgres/server-info.ts';
+import { startSession } from '../plugins/session.ts';
+import { childPrefix, dropPrefix, runChildVitest } from './child-vitest.ts';
+import { describe, expect, test } from '../fixtures/vitest.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const quiet = () => {};
+
+describe('bad input gets a clear error and leaves nothing behind', () => {
+  test('an unreachable database URL names the (redacted) URL, the cause and the fix', async () => {
+    const url = 'postgres://app:s3cret@127.0.0.1:1/postgres';
+    const err = await readServerInfo(url, 2_000).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DatabaseError);
+    const msg = (err as Error).message;
+    expect(msg).toContain('postgres://app:***@127.0.0.1:1/postgres');
+    expect(msg).not.toContain('s3cret');
+    expect(msg).toMatch(/ECONNREFUSED/);
+    expect(msg).toContain('SHIPGATE_DATABASE_URL');
+
+    const viaProvider = await startPostgres({ provider: 'external', adminUrl: url, log: quiet }).catch((e: unknown) => e);
+    expect(viaProvider).toBeInstanceOf(NoProviderError);
+    expect((viaProvider as Error).message).toMatch(/"external" was chosen by config .* not available: Cannot connect to Postgres at "postgres:\/\/app:\*\*\*@127\.0\.0\.1:1/);
+  });
+
+  test('Docker forced but absent: the error says why and how to fix it', async () => {
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = 'unix:///nonexistent/shipgate-docker.sock';
+    try {
+      const err = await startPostgres({ provider: 'testcontainers', log: quiet }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(NoProviderError);
+      const msg = (err as Error).message;
+      expect(msg).toContain('"testcontainers" was chosen by config "postgres.provider" but is not available');
+      expect(msg).toMatch(/docker/i);
+      expect(msg).toContain('postgres.provider');
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = saved;
+    }
+  });
+
+  test('an unknown SHIPGATE_PROVIDER is rejected with the valid choices', async () => {
+    const saved = process.env.SHIPGATE_PROVIDER;
+    process.env.SHIPGATE_PROVIDER = 'sqlite';
+    try {
+      await expect(startPostgres({ log: quiet })).rejects.toThrow(
+        'Unknown Postgres provider "sqlite" from SHIPGATE_PROVIDER. Use one of: auto, testcontainers, embedded, external.',
+      );
+    } finally {
+      if (saved === undefined) delete process.env.SHIPGATE_PROVIDER;
+      else process.env.SHIPGATE_PROVIDER = saved;
+    }
+  });
+
+  test('a missing migrations folder and other config problems are reported together', () => {
+    const err = (() => {
+      try {
+        resolveOptions(
+          { migrator: { kind: 'prisma-sql', migrationsDir: 'no/such/migrations' }, isolation: 'nope' as 'file', poolSize: 0 },
+          root,
+          {},
+        );
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems;
+    expect(problems).toHaveLength(3);
+    expect(problems).toContain('isolation is "nope"; expected one of file, test, rollback');
+    expect(problems).toContain('poolSize is 0; expected an integer from 1 to 100');
+    expect(problems).toContain(
+      `migrator.migrationsDir "${path.join(root, 'no/such/migrations')}" does not exist (set migrator.migrationsDir or SHIPGATE_MIGRATIONS_DIR)`,
+    );
+  });
+
+  test('a failing migration names the file, the statement and the Postgres error; no database is left', async ({ shipgate, db }) => {
+    const prefix = childPrefix();
+    const options = resolveOptions(
+      {
+        postgres: { provider: 'external', adminUrl: shipgate.adminUrl, prefix },
+        migrator: { kind: 'prisma-sql', migrationsDir: 'specs/fixtures-vitest/migrations-broken' },
+      },
+      root,
+      {},
+    );
+    const err = await startSession(options, { workers: 1, log: quiet }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MigrationError);
+    const msg = (err as Error).message;
+    expect(msg).toContain('20250102000000_broken');
+    expect(msg).toContain('UPDATE "accounts" SET "tier" = \'free\'');
+    expect(msg).toContain('column "tier" of relation "accounts" does not exist');
+    expect(msg).toContain('42703');
+    const left = await db.rows('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${prefix}%`]);
+    expect(left).toEqual([]);
+  });
+});
+
+describe('failures inside tests (child Vitest runs)', () => {
+  const childEnv = (adminUrl: string, prefix: string) => ({
+    SHIPGATE_PROVIDER: 'external',
+    SHIPGATE_DATABASE_URL: adminUrl,
+    SHIPGATE_DB_PREFIX: prefix,
+    SHIPGATE_KEEP_ON_FAILURE: '0',
+  });
+
+  test('a test that throws mid-transaction fails alone; the next test is clean; no database is left', async ({ shipgate, db }) => {
+    const prefix = childPrefix();
+    const run = await runChildVitest('throws-mid-transaction.fixture.ts', childEnv(shipgate.adminUrl, prefix));
+    expect(run.code, run.output).toBe(1);
+    expect(run.output).toContain('deliberate failure mid-transaction');
+    expect(run.output).toMatch(/1 failed \| 1 passed/);
+    const left = await db.rows<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${prefix}\\_t\\_%`]);
+    expect(left).toEqual([]);
+    await dropPrefix(shipgate.adminUrl, shipgate.major, prefix);
+  });
+
+  test('SHIPGATE_KEEP_ON_FAILURE=1 keeps the failed file\'s database and prints its URL', async ({ shipgate, db }) => {
+    const prefix = childPrefix();
+    const run = await runChildVitest('fails-in-file.fixture.ts', { ...childEnv(shipgate.adminUrl, prefix), SHIPGATE_KEEP_ON_FAILURE: '1' });
+    expect(run.code, run.output).toBe(1);
+    const m = /shipgate: kept database of failed file: (postgres:\/\/\S+)/.exec(run.output);
+    expect(m, run.output).not.toBeNull();
+    const kept = decodeURIComponent(new URL(m?.[1] ?? '').pathname.slice(1));
+    expect(kept).toMatch(new RegExp(`^${prefix}_k_`));
+    const rows = await db.rows('SELECT datname FROM pg_database WHERE datname = $1', [kept]);
+    expect(rows).toHaveLength(1);
+    await dropPrefix(shipgate.adminUrl, shipgate.major, prefix);
+  });
+
+  test('SIGTERM during a run stops the embedded server and removes its data dir', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'shipgate-sigterm-'));
+    // As root, the server runs as "postgres", which must be able to enter the parent dir.
+    chmodSync(dir, 0o755);
+    try {
+      const run = await runChildVitest(
+        'waits.fixture.ts',
+        { SHIPGATE_PROVIDER: 'embedded', SHIPGATE_EMBEDDED_DIR: dir, SHIPGATE_DATABASE_URL: '' },
+        (out) => (out.includes('SHIPGATE_CHILD_READY') ? 'SIGTERM' : undefined),
+      );
+      expect(run.output).toContain('SHIPGATE_CHILD_READY');
+      // The runner exits 1 ms after SIGTERM; shipgate's reaper removes the server right after.
+      for (let i = 0; i < 50 && readdirSync(dir).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(readdirSync(dir)).toEqual([]);
+      expect(spawnSync('pgrep', ['-f', dir]).status, 'a postgres process still runs on the data dir').toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(existsSync(dir)).toBe(false);
+  });
+});
