@@ -32,7 +32,8 @@ const { values } = parseArgs({
 const root = path.resolve(import.meta.dirname, '..');
 const cli = path.join(root, 'plugins', 'cli', 'shipgate.ts');
 const ms = (us: number) => Math.round(us) / 1000;
-const msStats = (us: number[]) => Object.fromEntries(Object.entries(summarize(us)).map(([k, v]) => [k, k === 'n' ? v : ms(v)]));
+const msStats = (us: number[]) =>
+  Object.fromEntries(Object.entries(summarize(us)).map(([k, v]) => [k, k === 'n' ? v : ms(v)]));
 const since = (t: number) => (performance.now() - t) * 1000;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -132,9 +133,13 @@ async function measureScenario(adminUrl: string, major: number, scenario: Scenar
     for (let i = 0; i < Number(values['naive-cli']); i++) {
       const t1 = performance.now();
       const db = await dbs.createEmpty();
-      const res = spawnSync(process.execPath, [cli, 'migrate', 'deploy', '--dir', scenario.migrationsDir, '--url', db.url], {
-        encoding: 'utf8',
-      });
+      const res = spawnSync(
+        process.execPath,
+        [cli, 'migrate', 'deploy', '--dir', scenario.migrationsDir, '--url', db.url],
+        {
+          encoding: 'utf8',
+        },
+      );
       if (res.status !== 0) throw new Error(`shipgate migrate deploy failed: ${res.stderr}`);
       naiveCliUs.push(since(t1));
       await db.drop();
@@ -198,7 +203,11 @@ async function runOn(adminUrl: string, major: number): Promise<void> {
         migrationsDir: path.join(root, 'example/prisma/migrations'),
         tables: 3,
       }),
-      await measureScenario(adminUrl, major, { name: 'synthetic 60 tables (20 migrations)', migrationsDir: synthetic, tables: 60 }),
+      await measureScenario(adminUrl, major, {
+        name: 'synthetic 60 tables (20 migrations)',
+        migrationsDir: synthetic,
+        tables: 60,
+      }),
     ];
     const resetUs = await measureReset(adminUrl, major);
     const reset = summarize(resetUs);
@@ -215,8 +224,12 @@ async function runOn(adminUrl: string, major: number): Promise<void> {
       resetByRollback: msStats(resetUs),
       targets: {
         cloneP50LE25ms: scenarios.every((s) => ms(s.cloneP50) <= 25),
-        tenTimesFasterThanNaiveInProcess: Object.fromEntries(scenarios.map((s) => [s.scenario, s.naiveP50 / s.cloneP50 >= 10])),
-        tenTimesFasterThanNaiveCli: Object.fromEntries(scenarios.map((s) => [s.scenario, s.naiveCliOverCloneP50 >= 10])),
+        tenTimesFasterThanNaiveInProcess: Object.fromEntries(
+          scenarios.map((s) => [s.scenario, s.naiveP50 / s.cloneP50 >= 10]),
+        ),
+        tenTimesFasterThanNaiveCli: Object.fromEntries(
+          scenarios.map((s) => [s.scenario, s.naiveCliOverCloneP50 >= 10]),
+        ),
         resetP50LE2ms: ms(reset.p50) <= 2,
         embeddedColdStartLE2s: provider !== 'embedded' || ms(cold.p50) <= 2000,
       },

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { onTeardown } from './core/cleanup.ts';
-import { registerReapable } from './core/reaper.ts';
 import { loadModuleFunction, type ResolvedOptions } from './core/config.ts';
 import { DatabaseError } from './core/errors.ts';
+import { registerReapable } from './core/reaper.ts';
 import { createMigrator } from './migrate/index.ts';
 import type { Migrator } from './migrate/migrator.ts';
 import { Databases } from './postgres/databases.ts';
@@ -65,7 +65,10 @@ export async function migratorFor(options: ResolvedOptions): Promise<Migrator> {
 async function seedKey(ref: string | undefined): Promise<string | undefined> {
   if (!ref) return undefined;
   const file = ref.slice(0, ref.lastIndexOf('#'));
-  return createHash('sha256').update(ref).update(await readFile(file)).digest('hex');
+  return createHash('sha256')
+    .update(ref)
+    .update(await readFile(file))
+    .digest('hex');
 }
 
 /**
@@ -116,7 +119,12 @@ export async function startSession(
   // On a persistent server the run's databases outlive a killed runner: list them for the reaper.
   const unreap = server.ephemeral
     ? () => {}
-    : registerReapable({ kind: 'databases', adminUrl: server.adminUrl, prefix: databases.prefix, runId: databases.runId });
+    : registerReapable({
+        kind: 'databases',
+        adminUrl: server.adminUrl,
+        prefix: databases.prefix,
+        runId: databases.runId,
+      });
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -129,7 +137,9 @@ export async function startSession(
     } finally {
       await databases.close();
       if (kept.length && server.ephemeral) {
-        log(`shipgate: kept ${kept.length} database(s) after failures; server left running at ${server.adminUrl} (${server.detail})`);
+        log(
+          `shipgate: kept ${kept.length} database(s) after failures; server left running at ${server.adminUrl} (${server.detail})`,
+        );
       } else {
         await server.stop();
       }

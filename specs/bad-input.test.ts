@@ -2,13 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, DatabaseError, MigrationError, NoProviderError } from '../plugins/core/errors.ts';
+import { describe, expect, test } from '../fixtures/vitest.ts';
 import { resolveOptions } from '../plugins/core/config.ts';
+import { ConfigError, DatabaseError, MigrationError, NoProviderError } from '../plugins/core/errors.ts';
 import { startPostgres } from '../plugins/postgres/index.ts';
 import { readServerInfo } from '../plugins/postgres/server-info.ts';
 import { startSession } from '../plugins/session.ts';
 import { childPrefix, dropPrefix, runChildVitest } from './child-vitest.ts';
-import { describe, expect, test } from '../fixtures/vitest.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const quiet = () => {};
@@ -24,9 +24,13 @@ describe('bad input gets a clear error and leaves nothing behind', () => {
     expect(msg).toMatch(/ECONNREFUSED/);
     expect(msg).toContain('SHIPGATE_DATABASE_URL');
 
-    const viaProvider = await startPostgres({ provider: 'external', adminUrl: url, log: quiet }).catch((e: unknown) => e);
+    const viaProvider = await startPostgres({ provider: 'external', adminUrl: url, log: quiet }).catch(
+      (e: unknown) => e,
+    );
     expect(viaProvider).toBeInstanceOf(NoProviderError);
-    expect((viaProvider as Error).message).toMatch(/"external" was chosen by config .* not available: Cannot connect to Postgres at "postgres:\/\/app:\*\*\*@127\.0\.0\.1:1/);
+    expect((viaProvider as Error).message).toMatch(
+      /"external" was chosen by config .* not available: Cannot connect to Postgres at "postgres:\/\/app:\*\*\*@127\.0\.0\.1:1/,
+    );
   });
 
   test('Docker forced but absent: the error says why and how to fix it', async () => {
@@ -62,7 +66,11 @@ describe('bad input gets a clear error and leaves nothing behind', () => {
     const err = (() => {
       try {
         resolveOptions(
-          { migrator: { kind: 'prisma-sql', migrationsDir: 'no/such/migrations' }, isolation: 'nope' as 'file', poolSize: 0 },
+          {
+            migrator: { kind: 'prisma-sql', migrationsDir: 'no/such/migrations' },
+            isolation: 'nope' as 'file',
+            poolSize: 0,
+          },
           root,
           {},
         );
@@ -80,7 +88,10 @@ describe('bad input gets a clear error and leaves nothing behind', () => {
     );
   });
 
-  test('a failing migration names the file, the statement and the Postgres error; no database is left', async ({ shipgate, db }) => {
+  test('a failing migration names the file, the statement and the Postgres error; no database is left', async ({
+    shipgate,
+    db,
+  }) => {
     const prefix = childPrefix();
     const options = resolveOptions(
       {
@@ -110,20 +121,28 @@ describe('failures inside tests (child Vitest runs)', () => {
     SHIPGATE_KEEP_ON_FAILURE: '0',
   });
 
-  test('a test that throws mid-transaction fails alone; the next test is clean; no database is left', async ({ shipgate, db }) => {
+  test('a test that throws mid-transaction fails alone; the next test is clean; no database is left', async ({
+    shipgate,
+    db,
+  }) => {
     const prefix = childPrefix();
     const run = await runChildVitest('throws-mid-transaction.fixture.ts', childEnv(shipgate.adminUrl, prefix));
     expect(run.code, run.output).toBe(1);
     expect(run.output).toContain('deliberate failure mid-transaction');
     expect(run.output).toMatch(/1 failed \| 1 passed/);
-    const left = await db.rows<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${prefix}\\_t\\_%`]);
+    const left = await db.rows<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [
+      `${prefix}\\_t\\_%`,
+    ]);
     expect(left).toEqual([]);
     await dropPrefix(shipgate.adminUrl, shipgate.major, prefix);
   });
 
-  test('SHIPGATE_KEEP_ON_FAILURE=1 keeps the failed file\'s database and prints its URL', async ({ shipgate, db }) => {
+  test("SHIPGATE_KEEP_ON_FAILURE=1 keeps the failed file's database and prints its URL", async ({ shipgate, db }) => {
     const prefix = childPrefix();
-    const run = await runChildVitest('fails-in-file.fixture.ts', { ...childEnv(shipgate.adminUrl, prefix), SHIPGATE_KEEP_ON_FAILURE: '1' });
+    const run = await runChildVitest('fails-in-file.fixture.ts', {
+      ...childEnv(shipgate.adminUrl, prefix),
+      SHIPGATE_KEEP_ON_FAILURE: '1',
+    });
     expect(run.code, run.output).toBe(1);
     const m = /shipgate: kept database of failed file: (postgres:\/\/\S+)/.exec(run.output);
     expect(m, run.output).not.toBeNull();

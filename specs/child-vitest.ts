@@ -29,7 +29,11 @@ export function runChildVitest(
     const child = spawn(
       path.join(root, 'node_modules', '.bin', 'vitest'),
       ['run', '--config', 'specs/fixtures-vitest/vitest.config.ts', file],
-      { cwd: root, env: { ...process.env, CI: 'true', FORCE_COLOR: '0', NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        cwd: root,
+        env: { ...process.env, CI: 'true', FORCE_COLOR: '0', NO_COLOR: '1', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     let output = '';
     let sent = false;

@@ -9,7 +9,9 @@ describe('db fixture, file isolation (default)', () => {
     const tables = await db.rows<{ table_name: string }>(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
     );
-    expect(tables.map((t) => t.table_name)).toEqual(expect.arrayContaining(['_prisma_migrations', 'users', 'tickets', 'messages']));
+    expect(tables.map((t) => t.table_name)).toEqual(
+      expect.arrayContaining(['_prisma_migrations', 'users', 'tickets', 'messages']),
+    );
   });
 
   test('writes persist across tests in the same file', async ({ db }) => {

@@ -35,7 +35,7 @@ describe('isolation: rollback (one transaction per test, rolled back)', () => {
     await client.query('COMMIT');
     client.release();
     const [{ in_tx } = { in_tx: false }] = await db.rows<{ in_tx: boolean }>(
-      "SELECT now() = statement_timestamp() IS FALSE OR txid_current_if_assigned() IS NOT NULL AS in_tx",
+      'SELECT now() = statement_timestamp() IS FALSE OR txid_current_if_assigned() IS NOT NULL AS in_tx',
     );
     expect(in_tx).toBe(true);
   });

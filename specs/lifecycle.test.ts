@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { onTestFinished } from 'vitest';
+import { describe, expect, test } from '../fixtures/vitest.ts';
 import { DatabaseError } from '../plugins/core/errors.ts';
 import type { Migrator } from '../plugins/migrate/migrator.ts';
 import { Databases } from '../plugins/postgres/databases.ts';
 import { checkConnectionCapacity } from '../plugins/session.ts';
-import { describe, expect, test } from '../fixtures/vitest.ts';
 
 /** A counting function migrator with a unique hash, so each test builds its own template. */
 function countingMigrator(): Migrator & { calls: number } {
@@ -21,6 +21,7 @@ function countingMigrator(): Migrator & { calls: number } {
       await c.query('CREATE TABLE widgets (id serial PRIMARY KEY, name text NOT NULL)');
       await c.query("INSERT INTO widgets (name) VALUES ('from template')");
       await c.end();
+      return { applied: ['widgets'], durationUs: 0 };
     },
   };
   return m;
@@ -41,7 +42,11 @@ describe('template and clones', () => {
   test('parallel builders build the template once under the advisory lock', async ({ shipgate }) => {
     const [a, b, c] = managers(shipgate.adminUrl, shipgate.major, 3) as [Databases, Databases, Databases];
     const migrator = countingMigrator();
-    const results = await Promise.all([a.ensureTemplate(migrator), b.ensureTemplate(migrator), c.ensureTemplate(migrator)]);
+    const results = await Promise.all([
+      a.ensureTemplate(migrator),
+      b.ensureTemplate(migrator),
+      c.ensureTemplate(migrator),
+    ]);
     expect(migrator.calls).toBe(1);
     expect(results.filter((r) => r.built)).toHaveLength(1);
     expect(new Set(results.map((r) => r.name)).size).toBe(1);
@@ -66,8 +71,11 @@ describe('template and clones', () => {
     const one = await a.clone(tpl.name);
     const two = await a.clone(tpl.name);
     await one.query("INSERT INTO widgets (name) VALUES ('only in one')");
-    expect((await one.query('SELECT name FROM widgets ORDER BY id')).rows.map((r) => r.name)).toEqual(['from template', 'only in one']);
-    expect((await two.query('SELECT count(*)::int AS n FROM widgets')).rows[0].n).toBe(1);
+    expect((await one.query('SELECT name FROM widgets ORDER BY id')).rows.map((r) => r.name)).toEqual([
+      'from template',
+      'only in one',
+    ]);
+    expect((await two.query<{ n: number }>('SELECT count(*)::int AS n FROM widgets')).rows[0]?.n).toBe(1);
     await one.drop();
     await two.drop();
   });
@@ -77,7 +85,7 @@ describe('template and clones', () => {
     const broken: Migrator = {
       name: 'broken',
       hash: async () => randomBytes(8).toString('hex'),
-      migrate: async () => {
+      migrate: async (): Promise<never> => {
         throw new Error('migration exploded');
       },
     };
@@ -135,7 +143,9 @@ describe('connection capacity', () => {
     const err = await checkConnectionCapacity(shipgate.adminUrl, 500, 10).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatabaseError);
     expect((err as DatabaseError).code).toBe('SHIPGATE_DB_CAPACITY');
-    expect((err as Error).message).toMatch(/500 workers × \(poolSize 10 \+ 3\) \+ 4 = 6504 needed, \d+ free \(max_connections \d+/);
+    expect((err as Error).message).toMatch(
+      /500 workers × \(poolSize 10 \+ 3\) \+ 4 = 6504 needed, \d+ free \(max_connections \d+/,
+    );
     expect((err as Error).message).toContain('SHIPGATE_PG_MAX_CONNECTIONS');
   });
 

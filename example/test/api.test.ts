@@ -29,7 +29,12 @@ describe('example app over a real Postgres', () => {
     for (let i = 0; i < 5; i++) {
       const res = await request
         .post('/api/tickets')
-        .send({ authorId: author.id, title: `Printer jam ${i}`, body: 'The printer jams on page two', status: i % 2 ? 'pending' : 'open' })
+        .send({
+          authorId: author.id,
+          title: `Printer jam ${i}`,
+          body: 'The printer jams on page two',
+          status: i % 2 ? 'pending' : 'open',
+        })
         .expect(201);
       expect(res.headers.location).toBe(`/api/tickets/${res.body.id}`);
       ids.push(res.body.id);
@@ -37,7 +42,9 @@ describe('example app over a real Postgres', () => {
     const page1 = await request.get('/api/tickets?limit=2').expect(200);
     expect(page1.body.items).toHaveLength(2);
     expect(page1.body.nextCursor).toBeTruthy();
-    const page2 = await request.get(`/api/tickets?limit=2&cursor=${encodeURIComponent(page1.body.nextCursor)}`).expect(200);
+    const page2 = await request
+      .get(`/api/tickets?limit=2&cursor=${encodeURIComponent(page1.body.nextCursor)}`)
+      .expect(200);
     const seen = [...page1.body.items, ...page2.body.items].map((t: { id: number }) => t.id);
     expect(new Set(seen).size).toBe(4);
     const pending = await request.get('/api/tickets?status=pending').expect(200);
@@ -55,8 +62,13 @@ describe('example app over a real Postgres', () => {
 
   test('messages belong to a ticket and cascade with it', async ({ request, db }) => {
     const author = await makeUser(request, 'msg@example.test');
-    const ticket = (await request.post('/api/tickets').send({ authorId: author.id, title: 'VPN', body: 'VPN drops' }).expect(201)).body;
-    await request.post(`/api/tickets/${ticket.id}/messages`).send({ authorId: author.id, body: 'Still dropping after reboot' }).expect(201);
+    const ticket = (
+      await request.post('/api/tickets').send({ authorId: author.id, title: 'VPN', body: 'VPN drops' }).expect(201)
+    ).body;
+    await request
+      .post(`/api/tickets/${ticket.id}/messages`)
+      .send({ authorId: author.id, body: 'Still dropping after reboot' })
+      .expect(201);
     const list = await request.get(`/api/tickets/${ticket.id}/messages`).expect(200);
     expect(JSON.stringify(list.body)).toContain('Still dropping after reboot');
     await request.delete(`/api/tickets/${ticket.id}`).expect(204);
@@ -66,10 +78,24 @@ describe('example app over a real Postgres', () => {
 
   test('search ranks full-text matches from tickets and messages', async ({ request }) => {
     const author = await makeUser(request, 'search@example.test');
-    await request.post('/api/tickets').send({ authorId: author.id, title: 'Refund for duplicate charge', body: 'Charged twice' }).expect(201);
-    const other = (await request.post('/api/tickets').send({ authorId: author.id, title: 'Login issue', body: 'Cannot sign in' }).expect(201)).body;
-    await request.post(`/api/tickets/${other.id}/messages`).send({ authorId: author.id, body: 'Also asking about a refund' }).expect(201);
-    await request.post('/api/tickets').send({ authorId: author.id, title: 'Dark mode', body: 'Feature request' }).expect(201);
+    await request
+      .post('/api/tickets')
+      .send({ authorId: author.id, title: 'Refund for duplicate charge', body: 'Charged twice' })
+      .expect(201);
+    const other = (
+      await request
+        .post('/api/tickets')
+        .send({ authorId: author.id, title: 'Login issue', body: 'Cannot sign in' })
+        .expect(201)
+    ).body;
+    await request
+      .post(`/api/tickets/${other.id}/messages`)
+      .send({ authorId: author.id, body: 'Also asking about a refund' })
+      .expect(201);
+    await request
+      .post('/api/tickets')
+      .send({ authorId: author.id, title: 'Dark mode', body: 'Feature request' })
+      .expect(201);
     const res = await request.get('/api/search?q=refund').expect(200);
     const hits = (res.body.results ?? res.body) as { title: string; inTicket: boolean; messageHits: number }[];
     expect(hits.map((h) => h.title)).toEqual(['Refund for duplicate charge', 'Login issue']);
@@ -77,7 +103,9 @@ describe('example app over a real Postgres', () => {
     await request.get('/api/search').expect(400);
   });
 
-  test('trace ids: traceparent is honoured and echoed, one log line per request with its duration', async ({ request }) => {
+  test('trace ids: traceparent is honoured and echoed, one log line per request with its duration', async ({
+    request,
+  }) => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const res = await request.get('/health').set('traceparent', `00-${traceId}-00f067aa0ba902b7-01`).expect(200);
     expect(res.headers['x-request-id']).toBe(traceId);

@@ -8,7 +8,13 @@ describe('synthetic QA seed', () => {
   test('writes the configured counts, with every status and FK intact', async ({ prisma, db }) => {
     const result = await seed(prisma as PrismaClient, { users: 5, tickets: 40, messagesPerTicket: 3 });
     expect([result.users, result.tickets]).toEqual([5, 40]);
-    const [counts] = await db.rows<{ users: number; tickets: number; messages: number; statuses: number; orphans: number }>(`
+    const [counts] = await db.rows<{
+      users: number;
+      tickets: number;
+      messages: number;
+      statuses: number;
+      orphans: number;
+    }>(`
       SELECT (SELECT count(*)::int FROM users) AS users,
              (SELECT count(*)::int FROM tickets) AS tickets,
              (SELECT count(*)::int FROM messages) AS messages,

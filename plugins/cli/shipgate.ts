@@ -53,7 +53,8 @@ async function pipeline(vitestArgs: string[], env: NodeJS.ProcessEnv = {}): Prom
   const failures: string[] = [];
   const genCode = await generate();
   if (genCode !== 0) failures.push(`prisma generate exited ${genCode}`);
-  const vitestCode = genCode === 0 ? await run(bin('vitest'), ['run', ...vitestArgs], { ...env, SHIPGATE_REPORT_DIR: reportDir }) : 1;
+  const vitestCode =
+    genCode === 0 ? await run(bin('vitest'), ['run', ...vitestArgs], { ...env, SHIPGATE_REPORT_DIR: reportDir }) : 1;
   const counts = readCounts(reportDir);
   if (!counts && genCode === 0) failures.push(`vitest exited ${vitestCode} without writing results`);
   const passed = (counts?.passed ?? 0) + (counts?.flaky ?? 0);
@@ -87,7 +88,9 @@ async function migrate(argv: string[]): Promise<number> {
     migrationsDir: path.resolve(values.dir ?? process.env.SHIPGATE_MIGRATIONS_DIR ?? 'prisma/migrations'),
   });
   const result = await migrator.migrate(url);
-  process.stdout.write(`shipgate: applied ${result.applied.length} migration(s) in ${(result.durationUs / 1000).toFixed(1)} ms\n`);
+  process.stdout.write(
+    `shipgate: applied ${result.applied.length} migration(s) in ${(result.durationUs / 1000).toFixed(1)} ms\n`,
+  );
   return 0;
 }
 
@@ -121,7 +124,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`${err instanceof ShipgateError ? `${err.name} [${err.code}]: ` : ''}${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `${err instanceof ShipgateError ? `${err.name} [${err.code}]: ` : ''}${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exitCode = 1;
   },
 );

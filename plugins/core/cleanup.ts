@@ -28,7 +28,9 @@ export function runTeardowns(): Promise<void> {
       try {
         await fn();
       } catch (err) {
-        process.stderr.write(`shipgate: cleanup "${label}" failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.stderr.write(
+          `shipgate: cleanup "${label}" failed: ${err instanceof Error ? err.message : String(err)}\n`,
+        );
       }
     }
   })().finally(() => {

@@ -90,7 +90,10 @@ export function resolveOptions(options: ShipgateOptions, root: string, env = pro
   if (pgOpts.provider !== undefined && !PROVIDERS.includes(pgOpts.provider)) {
     problems.push(`postgres.provider is "${pgOpts.provider}"; expected one of ${PROVIDERS.join(', ')}`);
   }
-  if (pgOpts.maxConnections !== undefined && !(Number.isInteger(pgOpts.maxConnections) && pgOpts.maxConnections >= 10)) {
+  if (
+    pgOpts.maxConnections !== undefined &&
+    !(Number.isInteger(pgOpts.maxConnections) && pgOpts.maxConnections >= 10)
+  ) {
     problems.push(`postgres.maxConnections is ${pgOpts.maxConnections}; expected an integer ≥ 10`);
   }
   const envMax = env.SHIPGATE_PG_MAX_CONNECTIONS;
@@ -119,7 +122,9 @@ export function resolveOptions(options: ShipgateOptions, root: string, env = pro
     const dir = path.resolve(root, env.SHIPGATE_MIGRATIONS_DIR ?? migrator.migrationsDir ?? 'prisma/migrations');
     migrator = { ...migrator, migrationsDir: dir };
     if (!existsSync(dir)) {
-      problems.push(`migrator.migrationsDir "${dir}" does not exist (set migrator.migrationsDir or SHIPGATE_MIGRATIONS_DIR)`);
+      problems.push(
+        `migrator.migrationsDir "${dir}" does not exist (set migrator.migrationsDir or SHIPGATE_MIGRATIONS_DIR)`,
+      );
     }
   } else if (migrator.kind === 'function') {
     if (typeof migrator.module !== 'string') problems.push('migrator.module must be "path#export" for kind "function"');
@@ -153,6 +158,7 @@ export function resolveOptions(options: ShipgateOptions, root: string, env = pro
     poolSize,
     prisma: resolveRef(options.prisma),
     app: resolveRef(options.app),
-    keepOnFailure: env.SHIPGATE_KEEP_ON_FAILURE !== undefined ? truthy(env.SHIPGATE_KEEP_ON_FAILURE) : !!options.keepOnFailure,
+    keepOnFailure:
+      env.SHIPGATE_KEEP_ON_FAILURE !== undefined ? truthy(env.SHIPGATE_KEEP_ON_FAILURE) : !!options.keepOnFailure,
   };
 }

@@ -56,7 +56,9 @@ export function describeError(err: unknown): string {
   }
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
-    return code && !err.message.includes(String(code)) ? `${err.message} (${String(code)})` : err.message || String(code ?? err.name);
+    return code && !err.message.includes(String(code))
+      ? `${err.message} (${String(code)})`
+      : err.message || String(code ?? err.name);
   }
   return String(err);
 }

@@ -94,9 +94,13 @@ export class Databases {
     this.adminUrl = adminUrl;
     this.prefix = options.prefix ?? process.env.SHIPGATE_DB_PREFIX ?? 'shipgate';
     if (!/^[a-z][a-z0-9]{0,15}$/.test(this.prefix)) {
-      throw new DatabaseError('SHIPGATE_DB_PREFIX', `Database prefix "${this.prefix}" must match [a-z][a-z0-9]{0,15}.`, {
-        hint: 'Fix SHIPGATE_DB_PREFIX / postgres.prefix.',
-      });
+      throw new DatabaseError(
+        'SHIPGATE_DB_PREFIX',
+        `Database prefix "${this.prefix}" must match [a-z][a-z0-9]{0,15}.`,
+        {
+          hint: 'Fix SHIPGATE_DB_PREFIX / postgres.prefix.',
+        },
+      );
     }
     this.runId = options.runId ?? randomBytes(4).toString('hex');
     this.major = options.major;
@@ -117,9 +121,13 @@ export class Databases {
     try {
       return await this.admin.query(text, values);
     } catch (err) {
-      throw new DatabaseError('SHIPGATE_DB_ADMIN', `Admin query failed on "${redactUrl(this.adminUrl)}": ${describeError(err)} — ${text}`, {
-        cause: err,
-      });
+      throw new DatabaseError(
+        'SHIPGATE_DB_ADMIN',
+        `Admin query failed on "${redactUrl(this.adminUrl)}": ${describeError(err)} — ${text}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 
@@ -143,7 +151,9 @@ export class Databases {
           [name],
         );
         if (rows[0]?.datistemplate) {
-          await client.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${pg.escapeLiteral(this.templateComment(hash, migrator.name))}`);
+          await client.query(
+            `COMMENT ON DATABASE ${quoteIdent(name)} IS ${pg.escapeLiteral(this.templateComment(hash, migrator.name))}`,
+          );
           return { name, hash, built: false, buildUs: 0 };
         }
         // A template that is not marked complete is a crashed build: rebuild it.
@@ -164,7 +174,9 @@ export class Databases {
         // Clones need the template free of sessions; a migrator or seed may leave an idle one.
         await this.terminate(name, client);
         await client.query(`ALTER DATABASE ${quoteIdent(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
-        await client.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${pg.escapeLiteral(this.templateComment(hash, migrator.name))}`);
+        await client.query(
+          `COMMENT ON DATABASE ${quoteIdent(name)} IS ${pg.escapeLiteral(this.templateComment(hash, migrator.name))}`,
+        );
         await this.pruneTemplates(name, client);
         const buildUs = Math.round((performance.now() - started) * 1000);
         this.onProgress(`template ${name}: built in ${(buildUs / 1000).toFixed(0)} ms`);
@@ -280,11 +292,15 @@ export class Databases {
   /** Drops one database of this prefix, terminating its connections first. */
   async dropByName(name: string, client?: pg.PoolClient): Promise<void> {
     if (!name.startsWith(`${this.prefix}_`)) {
-      throw new DatabaseError('SHIPGATE_DB_NOT_OURS', `Refusing to drop "${name}": it does not carry the prefix "${this.prefix}_".`);
+      throw new DatabaseError(
+        'SHIPGATE_DB_NOT_OURS',
+        `Refusing to drop "${name}": it does not carry the prefix "${this.prefix}_".`,
+      );
     }
     const force = this.major >= 13 ? ' WITH (FORCE)' : '';
     if (!force) await this.terminate(name, client);
-    const run = (sql: string, values?: unknown[]) => (client ? client.query(sql, values) : this.adminQuery(sql, values));
+    const run = (sql: string, values?: unknown[]) =>
+      client ? client.query(sql, values) : this.adminQuery(sql, values);
     // Postgres refuses to drop a database marked as a template.
     const { rows } = await run('SELECT datistemplate FROM pg_database WHERE datname = $1', [name]);
     if (rows[0]?.datistemplate) await run(`ALTER DATABASE ${quoteIdent(name)} WITH IS_TEMPLATE false`);
@@ -300,7 +316,12 @@ export class Databases {
     return rows.map((r: { datname: string }) => {
       const m = re.exec(r.datname);
       if (!m) return { name: r.datname, kind: r.datname.includes('_tpl_') ? 'tpl' : '?', createdMs: 0, runId: '' };
-      return { name: r.datname, kind: m[1] as string, createdMs: Number.parseInt(m[2] as string, 36) * 1000, runId: m[3] as string };
+      return {
+        name: r.datname,
+        kind: m[1] as string,
+        createdMs: Number.parseInt(m[2] as string, 36) * 1000,
+        runId: m[3] as string,
+      };
     });
   }
 

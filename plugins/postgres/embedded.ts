@@ -5,9 +5,9 @@ import { createRequire } from 'node:module';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { onTeardown } from '../core/cleanup.ts';
-import { registerReapable } from '../core/reaper.ts';
 import { describeError, ProviderError } from '../core/errors.ts';
 import { freePort } from '../core/net.ts';
+import { registerReapable } from '../core/reaper.ts';
 import type { Availability, PostgresProvider, ProviderOptions, StartedPostgres } from './provider.ts';
 import { readServerInfo } from './server-info.ts';
 
@@ -148,7 +148,9 @@ export const embeddedProvider: PostgresProvider = {
     const pkgDir = platformPackageDir();
     await hydrateSymlinks(pkgDir);
     const EmbeddedPostgres = await loadCtor();
-    const dataDir = await mkdtemp(path.join(dataDirParent(options.tmpfs !== false), `${DATA_DIR_PREFIX}${process.pid}-`));
+    const dataDir = await mkdtemp(
+      path.join(dataDirParent(options.tmpfs !== false), `${DATA_DIR_PREFIX}${process.pid}-`),
+    );
     const port = await freePort();
     const maxConnections = options.maxConnections ?? 200;
     const logs: string[] = [];
@@ -197,7 +199,11 @@ export const embeddedProvider: PostgresProvider = {
     const unregister = onTeardown(`embedded postgres ${dataDir}`, stop);
     // If this process dies before stop() (SIGKILL, a runner's hard exit), the reaper kills the
     // postmaster and removes the data dir.
-    const unreap = registerReapable({ kind: 'process', pidFile: path.join(dataDir, 'postmaster.pid'), dirs: [dataDir] });
+    const unreap = registerReapable({
+      kind: 'process',
+      pidFile: path.join(dataDir, 'postmaster.pid'),
+      dirs: [dataDir],
+    });
 
     const timeoutMs = options.startTimeoutMs ?? 60_000;
     try {

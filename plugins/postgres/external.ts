@@ -13,12 +13,17 @@ export function parseAdminUrl(url: string): URL {
   try {
     u = new URL(url);
   } catch (err) {
-    throw new ConfigError([`SHIPGATE_DATABASE_URL is not a URL: "${redactUrl(url)}" (expected postgres://user:pass@host:port/db)`], {
-      cause: err,
-    });
+    throw new ConfigError(
+      [`SHIPGATE_DATABASE_URL is not a URL: "${redactUrl(url)}" (expected postgres://user:pass@host:port/db)`],
+      {
+        cause: err,
+      },
+    );
   }
   if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
-    throw new ConfigError([`SHIPGATE_DATABASE_URL has protocol "${u.protocol}", expected "postgres:" or "postgresql:"`]);
+    throw new ConfigError([
+      `SHIPGATE_DATABASE_URL has protocol "${u.protocol}", expected "postgres:" or "postgresql:"`,
+    ]);
   }
   return u;
 }

@@ -46,16 +46,17 @@ function isProviderName(v: string): v is ProviderName {
  */
 export async function selectProvider(options: StartOptions = {}): Promise<ProviderChoice> {
   const fromConfig = options.provider && options.provider !== 'auto' ? options.provider : undefined;
-  const fromEnv = process.env.SHIPGATE_PROVIDER && process.env.SHIPGATE_PROVIDER !== 'auto' ? process.env.SHIPGATE_PROVIDER : undefined;
+  const fromEnv =
+    process.env.SHIPGATE_PROVIDER && process.env.SHIPGATE_PROVIDER !== 'auto'
+      ? process.env.SHIPGATE_PROVIDER
+      : undefined;
   const forced = fromConfig ?? fromEnv;
   if (forced !== undefined) {
     const source = fromConfig ? 'config "postgres.provider"' : 'SHIPGATE_PROVIDER';
     if (!isProviderName(forced)) {
-      throw new NoProviderError(
-        'SHIPGATE_NO_PROVIDER',
-        `Unknown Postgres provider "${forced}" from ${source}.`,
-        { hint: `Use one of: auto, ${PROVIDER_NAMES.join(', ')}.` },
-      );
+      throw new NoProviderError('SHIPGATE_NO_PROVIDER', `Unknown Postgres provider "${forced}" from ${source}.`, {
+        hint: `Use one of: auto, ${PROVIDER_NAMES.join(', ')}.`,
+      });
     }
     const provider = await loadProvider(forced);
     const avail = await provider.available(options);
@@ -63,7 +64,9 @@ export async function selectProvider(options: StartOptions = {}): Promise<Provid
       throw new NoProviderError(
         'SHIPGATE_NO_PROVIDER',
         `Postgres provider "${forced}" was chosen by ${source} but is not available: ${avail.reason}.`,
-        { hint: `Unset ${fromConfig ? 'postgres.provider' : 'SHIPGATE_PROVIDER'} to let shipgate pick one, or fix the cause above.` },
+        {
+          hint: `Unset ${fromConfig ? 'postgres.provider' : 'SHIPGATE_PROVIDER'} to let shipgate pick one, or fix the cause above.`,
+        },
       );
     }
     return { provider, reason: `chosen by ${source}; ${avail.detail}` };
@@ -72,9 +75,13 @@ export async function selectProvider(options: StartOptions = {}): Promise<Provid
     const provider = externalProvider;
     const avail = await provider.available(options);
     if (!avail.ok) {
-      throw new NoProviderError('SHIPGATE_NO_PROVIDER', `SHIPGATE_DATABASE_URL is set but the server is not usable: ${avail.reason}.`, {
-        hint: 'Fix or unset SHIPGATE_DATABASE_URL.',
-      });
+      throw new NoProviderError(
+        'SHIPGATE_NO_PROVIDER',
+        `SHIPGATE_DATABASE_URL is set but the server is not usable: ${avail.reason}.`,
+        {
+          hint: 'Fix or unset SHIPGATE_DATABASE_URL.',
+        },
+      );
     }
     return { provider, reason: `SHIPGATE_DATABASE_URL is set; ${avail.detail}` };
   }
@@ -109,10 +116,14 @@ export async function startPostgres(options: StartOptions = {}): Promise<Started
     return await provider.start(resolveProviderOptions(options));
   } catch (err) {
     if (err instanceof ProviderError || err instanceof NoProviderError) throw err;
-    throw new ProviderError('SHIPGATE_PROVIDER_START', `Postgres provider "${provider.name}" failed to start: ${describeError(err)}.`, {
-      cause: err,
-      hint: 'Set SHIPGATE_PROVIDER to another provider, or DEBUG=shipgate:* for details.',
-    });
+    throw new ProviderError(
+      'SHIPGATE_PROVIDER_START',
+      `Postgres provider "${provider.name}" failed to start: ${describeError(err)}.`,
+      {
+        cause: err,
+        hint: 'Set SHIPGATE_PROVIDER to another provider, or DEBUG=shipgate:* for details.',
+      },
+    );
   }
 }
 

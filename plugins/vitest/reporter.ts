@@ -22,7 +22,15 @@ export function reportDir(): string {
 /** Vitest reporter `shipgate:vitest-reporter`: writes `vitest.counts.json` to the report directory. */
 export default class ShipgateVitestReporter implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>, errors: ReadonlyArray<unknown>, reason: TestRunEndReason): void {
-    const counts: RunCounts = { runner: 'vitest', passed: 0, failed: 0, skipped: 0, flaky: 0, errors: errors.length, reason };
+    const counts: RunCounts = {
+      runner: 'vitest',
+      passed: 0,
+      failed: 0,
+      skipped: 0,
+      flaky: 0,
+      errors: errors.length,
+      reason,
+    };
     for (const mod of modules) {
       if (mod.state() === 'failed' && [...mod.children.allTests()].length === 0) counts.errors += 1;
       for (const t of mod.children.allTests()) {
