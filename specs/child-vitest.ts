@@ -25,16 +25,21 @@ export function runChildVitest(
   env: NodeJS.ProcessEnv,
   onOutput?: (soFar: string) => NodeJS.Signals | undefined,
 ): Promise<ChildRun> {
+  return runChild(['run', '--config', 'specs/fixtures-vitest/vitest.config.ts', file], env, onOutput);
+}
+
+/** Runs the Vitest CLI with `args` in a child process; output is captured with colours stripped. */
+export function runChild(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  onOutput?: (soFar: string) => NodeJS.Signals | undefined,
+): Promise<ChildRun> {
   return new Promise((resolve) => {
-    const child = spawn(
-      path.join(root, 'node_modules', '.bin', 'vitest'),
-      ['run', '--config', 'specs/fixtures-vitest/vitest.config.ts', file],
-      {
-        cwd: root,
-        env: { ...process.env, CI: 'true', FORCE_COLOR: '0', NO_COLOR: '1', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawn(path.join(root, 'node_modules', '.bin', 'vitest'), args, {
+      cwd: root,
+      env: { ...process.env, CI: 'true', FORCE_COLOR: '0', NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     let sent = false;
     const onData = (chunk: Buffer) => {

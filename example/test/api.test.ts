@@ -1,3 +1,4 @@
+import './register.ts';
 import { describe, expect, test } from '../../fixtures/vitest.ts';
 
 async function makeUser(request: import('supertest').Agent, email = 'ada@example.test') {
@@ -121,7 +122,7 @@ describe('example app over a real Postgres', () => {
 
   test('every request writes exactly one structured log line', async ({ request, app }) => {
     // The test app factory captures the log lines on app.locals.
-    const logs = (app as { locals: { logs: Record<string, unknown>[] } }).locals.logs;
+    const logs = app.locals.logs;
     const before = logs.length;
     await request.get('/health').set('x-request-id', 'one-line-please').expect(200);
     await request.get('/api/tickets/abc').expect(400);

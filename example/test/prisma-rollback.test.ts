@@ -1,11 +1,11 @@
+import './register.ts';
 import { describe, expect, test } from '../../fixtures/vitest.ts';
-import type { PrismaClient } from '../src/db.ts';
 
 describe('Prisma inside rollback isolation', () => {
   test.override({ isolation: 'rollback' });
 
   test('writes through Prisma stay inside the test transaction', async ({ prisma, db }) => {
-    const p = prisma as PrismaClient;
+    const p = prisma;
     await p.user.create({ data: { email: 'prisma-rb@example.test', name: 'rb' } });
     expect(await p.user.count()).toBe(1);
     // Same transaction: the raw pg view sees Prisma's uncommitted row.
@@ -13,11 +13,11 @@ describe('Prisma inside rollback isolation', () => {
   });
 
   test('…and are gone in the next test', async ({ prisma }) => {
-    expect(await (prisma as PrismaClient).user.count()).toBe(0);
+    expect(await prisma.user.count()).toBe(0);
   });
 
   test('an interactive $transaction that throws rolls back to its savepoint only', async ({ prisma }) => {
-    const p = prisma as PrismaClient;
+    const p = prisma;
     await p.user.create({ data: { email: 'kept@example.test', name: 'kept' } });
     await expect(
       p.$transaction(async (tx) => {
@@ -30,7 +30,7 @@ describe('Prisma inside rollback isolation', () => {
   });
 
   test('a committed $transaction is still rolled back with the test', async ({ prisma }) => {
-    const p = prisma as PrismaClient;
+    const p = prisma;
     await p.$transaction(async (tx) => {
       await tx.user.create({ data: { email: 'tx@example.test', name: 'tx' } });
     });
@@ -38,6 +38,6 @@ describe('Prisma inside rollback isolation', () => {
   });
 
   test('…so this test starts empty again', async ({ prisma }) => {
-    expect(await (prisma as PrismaClient).user.count()).toBe(0);
+    expect(await prisma.user.count()).toBe(0);
   });
 });

@@ -1,12 +1,12 @@
+import './register.ts';
 import { describe, expect, test } from '../../fixtures/vitest.ts';
-import type { PrismaClient } from '../src/db.ts';
 import { seed } from '../src/seed.ts';
 
 describe('synthetic QA seed', () => {
   test.override({ isolation: 'test' });
 
   test('writes the configured counts, with every status and FK intact', async ({ prisma, db }) => {
-    const result = await seed(prisma as PrismaClient, { users: 5, tickets: 40, messagesPerTicket: 3 });
+    const result = await seed(prisma, { users: 5, tickets: 40, messagesPerTicket: 3 });
     expect([result.users, result.tickets]).toEqual([5, 40]);
     const [counts] = await db.rows<{
       users: number;
@@ -27,10 +27,10 @@ describe('synthetic QA seed', () => {
 
   test('is deterministic for a given seed number', async ({ db, prisma }) => {
     const opts = { users: 3, tickets: 10, messagesPerTicket: 2, seed: 7 };
-    await seed(prisma as PrismaClient, opts);
+    await seed(prisma, opts);
     const first = await db.rows('SELECT title, status, priority, channel FROM tickets ORDER BY id');
     await db.query('TRUNCATE messages, tickets, users RESTART IDENTITY CASCADE');
-    await seed(prisma as PrismaClient, opts);
+    await seed(prisma, opts);
     const second = await db.rows('SELECT title, status, priority, channel FROM tickets ORDER BY id');
     expect(second).toEqual(first);
   });

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { debug } from '../core/debug.ts';
 import { DatabaseError, describeError, redactUrl } from '../core/errors.ts';
 import type { Migrator, ProgressFn } from '../migrate/migrator.ts';
 
@@ -13,6 +14,8 @@ import type { Migrator, ProgressFn } from '../migrate/migrator.ts';
  *   <prefix>_t_<epoch36>_<run>_<seq36>    throwaway clone or empty database of run <run>
  *   <prefix>_k_<epoch36>_<run>_<seq36>    kept after a failure (SHIPGATE_KEEP_ON_FAILURE)
  */
+
+const log = debug('databases');
 
 /** Bumped when the template layout changes so old templates are not reused. */
 const TEMPLATE_FORMAT = 'shipgate-template-v1';
@@ -223,7 +226,9 @@ export class Databases {
     // FILE_COPY copies files and checkpoints instead of WAL-logging every block: with fsync
     // off it is several times faster than the default WAL_LOG for small schemas.
     const strategy = this.major >= 15 ? ' STRATEGY FILE_COPY' : '';
+    const t = performance.now();
     await this.adminQuery(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)}${strategy}`);
+    log('cloned %s from %s in %s ms', name, template, (performance.now() - t).toFixed(1));
     return this.handle(name, poolSize);
   }
 
@@ -305,6 +310,7 @@ export class Databases {
     const { rows } = await run('SELECT datistemplate FROM pg_database WHERE datname = $1', [name]);
     if (rows[0]?.datistemplate) await run(`ALTER DATABASE ${quoteIdent(name)} WITH IS_TEMPLATE false`);
     await run(`DROP DATABASE IF EXISTS ${quoteIdent(name)}${force}`);
+    log('dropped %s', name);
   }
 
   /** Lists databases of this prefix with their kind and creation time (from the name). */

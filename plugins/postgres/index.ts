@@ -1,3 +1,4 @@
+import { debug } from '../core/debug.ts';
 import { describeError, NoProviderError, ProviderError } from '../core/errors.ts';
 import { embeddedProvider } from './embedded.ts';
 import { externalProvider } from './external.ts';
@@ -5,6 +6,8 @@ import type { PostgresProvider, ProviderName, ProviderOptions, StartedPostgres }
 
 export { Databases, type DatabasesOptions, type Template, type TestDatabase } from './databases.ts';
 export type { Availability, PostgresProvider, ProviderName, ProviderOptions, StartedPostgres } from './provider.ts';
+
+const trace = debug('provider');
 
 /** All provider names, in auto-selection order after the explicit ones. */
 export const PROVIDER_NAMES: readonly ProviderName[] = ['testcontainers', 'embedded', 'external'];
@@ -27,6 +30,8 @@ export interface StartOptions extends ProviderOptions {
   provider?: ProviderName | 'auto';
   /** Where the one-line choice is printed. Default stderr. */
   log?: (line: string) => void;
+  /** Providers auto-selection tries, in order. Default `['testcontainers', 'embedded']`. */
+  autoOrder?: readonly ('testcontainers' | 'embedded')[];
 }
 
 /** The chosen provider and why. */
@@ -86,7 +91,7 @@ export async function selectProvider(options: StartOptions = {}): Promise<Provid
     return { provider, reason: `SHIPGATE_DATABASE_URL is set; ${avail.detail}` };
   }
   const reasons: string[] = [];
-  for (const name of ['testcontainers', 'embedded'] as const) {
+  for (const name of options.autoOrder ?? (['testcontainers', 'embedded'] as const)) {
     let provider: PostgresProvider;
     try {
       provider = await loadProvider(name);
@@ -95,6 +100,7 @@ export async function selectProvider(options: StartOptions = {}): Promise<Provid
       continue;
     }
     const avail = await provider.available(options);
+    trace('%s available: %o', name, avail);
     if (avail.ok) {
       const why = reasons.length ? `; skipped ${reasons.join(', ')}` : '';
       return { provider, reason: `auto: ${avail.detail}${why}` };
