@@ -1,0 +1,63 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { RecordFile, ShipgateRecord } from './model.ts';
+
+/** Report directory: `SHIPGATE_REPORT_DIR`, default `.shipgate/report` (relative to the cwd). */
+export function reportDir(): string {
+  return path.resolve(process.env.SHIPGATE_REPORT_DIR ?? '.shipgate/report');
+}
+
+let commitCache: string | undefined;
+/** The commit under test: `GITHUB_SHA`, else `git rev-parse HEAD`, else undefined. */
+export function currentCommit(): string | undefined {
+  if (process.env.GITHUB_SHA) return process.env.GITHUB_SHA;
+  if (commitCache === undefined) {
+    try {
+      commitCache = execFileSync('git', ['rev-parse', 'HEAD'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
+    } catch {
+      commitCache = '';
+    }
+  }
+  return commitCache || undefined;
+}
+
+let seq = 0;
+
+/**
+ * Writes one record file for `producer` into `<reportDir>/records/` (atomically: a reader never
+ * sees half a file). Returns its path.
+ */
+export function writeRecords(
+  producer: string,
+  records: ShipgateRecord[],
+  extra: Partial<Pick<RecordFile, 'schemaVersion' | 'startedAt' | 'finishedAt' | 'errors'>> = {},
+): string {
+  const dir = path.join(reportDir(), 'records');
+  mkdirSync(dir, { recursive: true });
+  const now = new Date().toISOString();
+  const file: RecordFile = {
+    format: 'shipgate.records/v1',
+    producer,
+    shard: process.env.SHIPGATE_SHARD,
+    commit: currentCommit(),
+    schemaVersion: extra.schemaVersion,
+    startedAt: extra.startedAt ?? now,
+    finishedAt: extra.finishedAt ?? now,
+    records,
+    errors: extra.errors ?? [],
+  };
+  seq += 1;
+  const target = path.join(dir, `${producer}-${process.pid}-${seq}.json`);
+  writeFileSync(`${target}.tmp`, `${JSON.stringify(file, null, 2)}\n`);
+  renameSync(`${target}.tmp`, target);
+  return target;
+}
+
+/** Builds a stable record id. */
+export function recordId(kind: string, file: string | undefined, suite: readonly string[], name: string): string {
+  return [kind, file ?? '', ...suite, name].join(' › ');
+}
