@@ -10,9 +10,8 @@ export default defineConfig({
     }),
   ],
   test: {
+    // Performance budgets run in their own phase (perf/vitest.config.ts), so other tests don't load the CPU.
     include: ['plugins/**/*.test.ts', 'specs/**/*.test.ts', 'example/**/*.test.ts'],
-    // Performance budgets run in their own phase (perf/vitest.config.ts) so other tests don't load the CPU.
-
     exclude: ['**/node_modules/**', 'example/src/generated/**'],
     // Each file gets its own database; two cores, so two workers keep both busy.
     maxWorkers: 2,
