@@ -21,6 +21,8 @@ import type { ProviderName, StartedPostgres } from './postgres/provider.ts';
 export interface SessionRuntime {
   adminUrl: string;
   provider: ProviderName;
+  /** Docker container id when the provider is testcontainers. */
+  containerId?: string;
   major: number;
   runId: string;
   prefix: string;
@@ -162,6 +164,7 @@ export async function startSession(
     const runtime: SessionRuntime = {
       adminUrl: server.adminUrl,
       provider: server.provider,
+      containerId: server.containerId,
       major: server.major,
       runId: databases.runId,
       prefix: databases.prefix,

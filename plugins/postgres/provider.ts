@@ -39,6 +39,8 @@ export interface StartedPostgres extends AsyncDisposable {
   readonly ephemeral: boolean;
   /** Human-readable location, e.g. container id or data dir. */
   readonly detail: string;
+  /** Docker container id (testcontainers only), e.g. to run the server's own `pg_dump` inside it. */
+  readonly containerId?: string;
   /** Stops the server (ephemeral) or closes shipgate's admin connections (external). Idempotent. */
   stop(): Promise<void>;
 }

@@ -312,6 +312,7 @@ export const testcontainersProvider: PostgresProvider = {
       adminUrl,
       ...info,
       ephemeral: true,
+      containerId: started.getId(),
       detail: `container ${started.getId().slice(0, 12)} (${image}, ${host}:${port})`,
       stop: stopAndUnreap,
       [Symbol.asyncDispose]: stopAndUnreap,
