@@ -4,6 +4,7 @@ import pg from 'pg';
 import { onTeardown } from './core/cleanup.ts';
 import { loadModuleFunction, type ResolvedOptions } from './core/config.ts';
 import { DatabaseError } from './core/errors.ts';
+import { type Progress, progress } from './core/progress.ts';
 import { registerReapable } from './core/reaper.ts';
 import { createMigrator } from './migrate/index.ts';
 import type { Migrator } from './migrate/migrator.ts';
@@ -111,12 +112,24 @@ export async function startSession(
 ): Promise<Session> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const t0 = performance.now();
-  const server = await startPostgres({ ...options.postgres, log });
+  const serverProgress = progress('starting Postgres');
+  let server: StartedPostgres;
+  try {
+    server = await startPostgres({ ...options.postgres, log });
+  } catch (err) {
+    serverProgress.fail(err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err));
+    throw err;
+  }
   const serverStartUs = Math.round((performance.now() - t0) * 1000);
+  serverProgress.done(`${server.provider}, Postgres ${server.version}`);
+  let templateProgress: Progress | undefined;
   const databases = new Databases(server.adminUrl, {
     prefix: options.postgres.prefix,
     major: server.major,
-    onProgress: (m) => log(`shipgate: ${m}`),
+    onProgress: (m) => {
+      templateProgress ??= progress('building the template database');
+      templateProgress.update(m);
+    },
   });
   // On a persistent server the run's databases outlive a killed runner: list them for the reaper.
   const unreap = server.ephemeral
@@ -158,8 +171,15 @@ export async function startSession(
       ? await loadModuleFunction<(url: string) => Promise<void>>(options.seed, options.root, 'seed')
       : undefined;
     const t1 = performance.now();
-    const template = await databases.ensureTemplate(migrator, { seed, seedKey: await seedKey(options.seed) });
+    let template: Awaited<ReturnType<Databases['ensureTemplate']>>;
+    try {
+      template = await databases.ensureTemplate(migrator, { seed, seedKey: await seedKey(options.seed) });
+    } catch (err) {
+      templateProgress?.fail(err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err));
+      throw err;
+    }
     const templateUs = Math.round((performance.now() - t1) * 1000);
+    templateProgress?.done(template.name);
     if (!template.built) log(`shipgate: template ${template.name} reused (unchanged migrations)`);
     const runtime: SessionRuntime = {
       adminUrl: server.adminUrl,

@@ -55,6 +55,8 @@ export function describeError(err: unknown): string {
     return err.errors.map(describeError).join('; ');
   }
   if (err instanceof Error) {
+    // fetch and friends wrap the real reason ("connect ECONNREFUSED …") in `cause`.
+    if (err.message === 'fetch failed' && err.cause) return `${err.message}: ${describeError(err.cause)}`;
     const code = (err as { code?: unknown }).code;
     return code && !err.message.includes(String(code))
       ? `${err.message} (${String(code)})`

@@ -66,16 +66,72 @@ export interface RecordFile {
   errors: { source: string; message: string }[];
 }
 
-/** Exit codes of the one policy (`exitCodeFor`). */
-export const EXIT = { ok: 0, regression: 1, failed: 2, inconclusive: 3 } as const;
+/** The outcome categories the exit-code policy maps to codes. */
+export type Outcome = 'failed' | 'error' | 'regression' | 'inconclusive' | 'flaky';
+
+/** Exit code per outcome. Default: failed/error 2, regression 1, inconclusive 3, flaky 0. */
+export type ExitPolicy = Record<Outcome, number>;
+
+/** The default policy. Override with `SHIPGATE_EXIT_POLICY="regression=0,flaky=2"` or `--policy`. */
+export const DEFAULT_POLICY: ExitPolicy = { failed: 2, error: 2, regression: 1, inconclusive: 3, flaky: 0 };
+
+/** Precedence when several outcomes occur: an SLO violation (failed) wins over a regression, etc. */
+export const OUTCOME_ORDER: readonly Outcome[] = ['failed', 'error', 'regression', 'inconclusive', 'flaky'];
+
+/** Which outcome a record counts as for the policy, if any. */
+export function outcomeOf(r: ShipgateRecord): Outcome | undefined {
+  if (r.status === 'failed') return 'failed';
+  if (r.regression) return 'regression';
+  if (r.status === 'inconclusive') return 'inconclusive';
+  if (r.status === 'flaky') return 'flaky';
+  return undefined;
+}
+
+/** Parses `key=code,…` over the default policy; throws on unknown keys or non-integer codes. */
+export function parsePolicy(spec: string | undefined, base: ExitPolicy = DEFAULT_POLICY): ExitPolicy {
+  const policy = { ...base };
+  if (!spec) return policy;
+  const problems: string[] = [];
+  for (const part of spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [key, value] = part.split('=').map((x) => x.trim());
+    if (!key || !(OUTCOME_ORDER as readonly string[]).includes(key)) {
+      problems.push(`unknown outcome "${key}" (known: ${OUTCOME_ORDER.join(', ')})`);
+    } else if (!value || !/^\d{1,3}$/.test(value) || Number(value) > 255) {
+      problems.push(`"${part}" needs an exit code from 0 to 255`);
+    } else {
+      policy[key as Outcome] = Number(value);
+    }
+  }
+  if (problems.length) {
+    throw new Error(`Invalid exit policy "${spec}": ${problems.join('; ')}. Fix SHIPGATE_EXIT_POLICY or --policy.`);
+  }
+  return policy;
+}
 
 /**
- * The exit-code policy: 2 for any failed record (failed test, violated SLO, unsafe migration)
- * or run error; else 1 for any regression; else 3 for any inconclusive result; else 0.
+ * The one exit-code policy: the code of the first outcome in {@link OUTCOME_ORDER} that occurs
+ * and maps to a non-zero code; 0 when none does. `errors` are run errors outside any record.
  */
-export function exitCodeFor(records: readonly ShipgateRecord[], errors: readonly unknown[] = []): number {
-  if (errors.length > 0 || records.some((r) => r.status === 'failed')) return EXIT.failed;
-  if (records.some((r) => r.regression)) return EXIT.regression;
-  if (records.some((r) => r.status === 'inconclusive')) return EXIT.inconclusive;
-  return EXIT.ok;
+export function exitCodeFor(
+  records: readonly ShipgateRecord[],
+  errors: readonly unknown[] = [],
+  policy: ExitPolicy = DEFAULT_POLICY,
+): number {
+  const present = new Set<Outcome>();
+  for (const r of records) {
+    const o = outcomeOf(r);
+    if (o) present.add(o);
+  }
+  if (errors.length > 0) present.add('error');
+  for (const o of OUTCOME_ORDER) if (present.has(o) && policy[o] !== 0) return policy[o];
+  return 0;
+}
+
+/** Whether a record makes the run fail under `policy` (counted as "failed" in the summary line). */
+export function isFailing(r: ShipgateRecord, policy: ExitPolicy = DEFAULT_POLICY): boolean {
+  const o = outcomeOf(r);
+  return o !== undefined && policy[o] !== 0;
 }

@@ -1,49 +1,85 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Reporter, TestModule, TestRunEndReason } from 'vitest/node';
+import type { Reporter, TestCase, TestModule, TestRunEndReason, Vitest } from 'vitest/node';
+import type { RecordKind, ShipgateRecord } from '../report/model.ts';
+import { recordId, writeRecords } from '../report/records.ts';
 
-/** Counts by status for one runner, written to the report directory for `shipgate test`. */
-export interface RunCounts {
-  runner: string;
-  passed: number;
-  failed: number;
-  skipped: number;
-  flaky: number;
-  /** Files or global errors that failed outside any test. */
-  errors: number;
-  reason: string;
-}
-
-/** Report directory: `SHIPGATE_REPORT_DIR`, default `.shipgate/report`. */
-export function reportDir(): string {
-  return path.resolve(process.env.SHIPGATE_REPORT_DIR ?? '.shipgate/report');
-}
-
-/** Vitest reporter `shipgate:vitest-reporter`: writes `vitest.counts.json` to the report directory. */
+/**
+ * The Vitest reporter (`shipgate:vitest-reporter`): every test becomes a record in the
+ * unified model, written to the report directory when the run ends, together with errors
+ * raised outside any test (a file that failed to load, a failing hook, unhandled rejections).
+ */
 export default class ShipgateVitestReporter implements Reporter {
-  onTestRunEnd(modules: ReadonlyArray<TestModule>, errors: ReadonlyArray<unknown>, reason: TestRunEndReason): void {
-    const counts: RunCounts = {
+  private vitest: Vitest | undefined;
+  private startedAt = new Date().toISOString();
+  private readonly kind: RecordKind;
+  private readonly producer: string;
+
+  constructor(options: { kind?: RecordKind; producer?: string } = {}) {
+    this.kind = options.kind ?? 'test';
+    this.producer = options.producer ?? 'vitest';
+  }
+
+  onInit(vitest: Vitest): void {
+    this.vitest = vitest;
+    this.startedAt = new Date().toISOString();
+  }
+
+  private schemaVersion(): string | undefined {
+    for (const project of this.vitest?.projects ?? []) {
+      const runtime = project.getProvidedContext().shipgate as { templateHash?: string } | undefined;
+      if (runtime?.templateHash) return runtime.templateHash;
+    }
+    return undefined;
+  }
+
+  private toRecord(t: TestCase, root: string): ShipgateRecord {
+    const suite: string[] = [];
+    for (let p: TestCase['parent'] | undefined = t.parent; p && p.type === 'suite'; p = p.parent) suite.unshift(p.name);
+    const file = path.relative(root, t.module.moduleId);
+    const r = t.result();
+    const d = t.diagnostic();
+    const retries = d?.retryCount ?? 0;
+    const status: ShipgateRecord['status'] =
+      r.state === 'passed' ? (d?.flaky ? 'flaky' : 'passed') : r.state === 'failed' ? 'failed' : 'skipped';
+    const error = r.state === 'failed' ? r.errors[0] : undefined;
+    const note = r.state === 'skipped' ? r.note : undefined;
+    return {
+      id: recordId(this.kind, file, suite, t.name),
+      kind: this.kind,
       runner: 'vitest',
-      passed: 0,
-      failed: 0,
-      skipped: 0,
-      flaky: 0,
-      errors: errors.length,
-      reason,
+      name: t.name,
+      suite,
+      status,
+      durationMs: d?.duration ?? 0,
+      file,
+      ...(t.location?.line ? { line: t.location.line } : {}),
+      ...(error ? { message: error.message, stack: error.stack } : note ? { message: note } : {}),
+      ...(retries ? { retries } : {}),
     };
+  }
+
+  onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandled: ReadonlyArray<unknown>, reason: TestRunEndReason): void {
+    // Paths relative to where the run started (the repo root), like the other adapters.
+    const root = process.cwd();
+    const records: ShipgateRecord[] = [];
+    const errors: { source: string; message: string }[] = [];
     for (const mod of modules) {
-      if (mod.state() === 'failed' && [...mod.children.allTests()].length === 0) counts.errors += 1;
-      for (const t of mod.children.allTests()) {
-        const r = t.result();
-        if (r.state === 'passed') {
-          if (t.diagnostic()?.flaky) counts.flaky += 1;
-          else counts.passed += 1;
-        } else if (r.state === 'failed') counts.failed += 1;
-        else counts.skipped += 1;
+      const tests = [...mod.children.allTests()];
+      for (const t of tests) records.push(this.toRecord(t, root));
+      // A file that failed to load or whose hooks failed has errors outside any test.
+      for (const e of mod.errors()) {
+        errors.push({ source: `vitest ${path.relative(root, mod.moduleId)}`, message: e.message });
       }
     }
-    const dir = reportDir();
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, 'vitest.counts.json'), `${JSON.stringify(counts, null, 2)}\n`);
+    for (const e of unhandled) {
+      errors.push({ source: 'vitest (unhandled)', message: (e as { message?: string }).message ?? String(e) });
+    }
+    if (reason === 'interrupted') errors.push({ source: 'vitest', message: 'the run was interrupted' });
+    writeRecords(this.producer, records, {
+      schemaVersion: this.schemaVersion(),
+      startedAt: this.startedAt,
+      finishedAt: new Date().toISOString(),
+      errors,
+    });
   }
 }
