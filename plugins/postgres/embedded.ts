@@ -184,10 +184,13 @@ export const embeddedProvider: PostgresProvider = {
       onError: (m: unknown) => logs.push(describeError(m)),
     });
 
-    let stopped = false;
-    const stop = async () => {
-      if (stopped) return;
-      stopped = true;
+    // Later callers wait for the stop in progress rather than return before the dir is gone.
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> => {
+      stopping ??= doStop();
+      return stopping;
+    };
+    const doStop = async () => {
       unregister();
       try {
         await pg.stop();

@@ -3,15 +3,22 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from '@playwright/test';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { chromiumArgs, findChromium } from '../../plugins/core/chromium.ts';
+import { BrowserNotFoundError, chooseChromium } from '../../plugins/playwright/browser.ts';
 import { mergeReports } from '../../plugins/report/merge.ts';
 import type { ShipgateRecord } from '../../plugins/report/model.ts';
 import { writeRecords } from '../../plugins/report/records.ts';
 import { renderReport, resolveSinks } from '../../plugins/report/sinks/index.ts';
 import { budgetRecord, loadRecord, migrationRecord } from './sample-records.ts';
 
-const browserPath = findChromium();
-const why = browserPath ? '' : " [skipped: no Chromium; install Debian's chromium or set SHIPGATE_CHROMIUM]";
+const choice = (() => {
+  try {
+    return chooseChromium({}, { bundledPath: chromium.executablePath() });
+  } catch (err) {
+    if (err instanceof BrowserNotFoundError) return err;
+    throw err;
+  }
+})();
+const why = choice instanceof Error ? ` [skipped: ${choice.message}]` : '';
 let dir: string;
 
 beforeAll(async () => {
@@ -55,58 +62,61 @@ test('index.html is self-contained: no external URLs to load', () => {
   expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
 });
 
-test.skipIf(!browserPath)(`in a real browser, offline, the charts render and nothing logs an error${why}`, async () => {
-  const browser = await chromium.launch({ executablePath: browserPath, args: chromiumArgs() });
-  try {
-    const context = await browser.newContext({ offline: true });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
-    await page.goto(`file://${path.join(dir, 'index.html')}`);
-    await page.waitForSelector('body[data-ready="true"]');
-    const charts = await page.evaluate(() => {
-      const Chart = (
-        window as unknown as {
-          Chart: {
-            getChart(
-              c: HTMLCanvasElement,
-            ): { data: { labels: unknown[]; datasets: { data: unknown[] }[] } } | undefined;
-          };
-        }
-      ).Chart;
-      return [...document.querySelectorAll('canvas')].map((c) => {
-        const chart = Chart.getChart(c);
-        const ctx = c.getContext('2d');
-        const pixels = ctx ? ctx.getImageData(0, 0, c.width, c.height).data : new Uint8ClampedArray();
-        let painted = 0;
-        for (let i = 3; i < pixels.length; i += 4) if ((pixels[i] ?? 0) > 0) painted += 1;
-        return {
-          section: c.closest('.charts')?.id,
-          labels: chart?.data.labels.length ?? 0,
-          datasets: chart?.data.datasets.map((d) => d.data.filter((v) => v !== null).length) ?? [],
-          painted,
-          size: [c.width, c.height],
-        };
+test.skipIf(choice instanceof Error)(
+  `in a real browser, offline, the charts render and nothing logs an error${why}`,
+  async () => {
+    const browser = await chromium.launch((choice as Exclude<typeof choice, Error>).launchOptions);
+    try {
+      const context = await browser.newContext({ offline: true });
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
       });
-    });
-    expect(charts.map((c) => c.section)).toEqual(['budgets', 'budgets', 'loads', 'migrations']);
-    expect(charts[0]).toMatchObject({ labels: 3, datasets: [3, 2, 2] });
-    expect(charts[2]).toMatchObject({ labels: 2, datasets: [2, 2, 2] });
-    expect(charts[3]).toMatchObject({ labels: 2, datasets: [2, 2, 2] });
-    for (const c of charts) expect(c.painted, `${c.section} canvas has drawn pixels`).toBeGreaterThan(1000);
-    expect(problems).toEqual([]);
+      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+      page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+      await page.goto(`file://${path.join(dir, 'index.html')}`);
+      await page.waitForSelector('body[data-ready="true"]');
+      const charts = await page.evaluate(() => {
+        const Chart = (
+          window as unknown as {
+            Chart: {
+              getChart(
+                c: HTMLCanvasElement,
+              ): { data: { labels: unknown[]; datasets: { data: unknown[] }[] } } | undefined;
+            };
+          }
+        ).Chart;
+        return [...document.querySelectorAll('canvas')].map((c) => {
+          const chart = Chart.getChart(c);
+          const ctx = c.getContext('2d');
+          const pixels = ctx ? ctx.getImageData(0, 0, c.width, c.height).data : new Uint8ClampedArray();
+          let painted = 0;
+          for (let i = 3; i < pixels.length; i += 4) if ((pixels[i] ?? 0) > 0) painted += 1;
+          return {
+            section: c.closest('.charts')?.id,
+            labels: chart?.data.labels.length ?? 0,
+            datasets: chart?.data.datasets.map((d) => d.data.filter((v) => v !== null).length) ?? [],
+            painted,
+            size: [c.width, c.height],
+          };
+        });
+      });
+      expect(charts.map((c) => c.section)).toEqual(['budgets', 'budgets', 'loads', 'migrations']);
+      expect(charts[0]).toMatchObject({ labels: 3, datasets: [3, 2, 2] });
+      expect(charts[2]).toMatchObject({ labels: 2, datasets: [2, 2, 2] });
+      expect(charts[3]).toMatchObject({ labels: 2, datasets: [2, 2, 2] });
+      for (const c of charts) expect(c.painted, `${c.section} canvas has drawn pixels`).toBeGreaterThan(1000);
+      expect(problems).toEqual([]);
 
-    // The status filter hides the rest.
-    await page.click('button[data-filter="failed"]');
-    const visible = await page.$$eval('#records tbody tr:not([hidden])', (rows) =>
-      rows.map((r) => r.getAttribute('data-status')),
-    );
-    expect(visible).toEqual(['failed', 'failed']);
-  } finally {
-    await browser.close();
-  }
-});
+      // The status filter hides the rest.
+      await page.click('button[data-filter="failed"]');
+      const visible = await page.$$eval('#records tbody tr:not([hidden])', (rows) =>
+        rows.map((r) => r.getAttribute('data-status')),
+      );
+      expect(visible).toEqual(['failed', 'failed']);
+    } finally {
+      await browser.close();
+    }
+  },
+);

@@ -1,19 +1,48 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { ShipgateError } from '../../core/errors.ts';
 
-/** `shipgate migrate deploy [--dir prisma/migrations] [--url $DATABASE_URL]`. */
-export const summary = 'migrate deploy: apply Prisma migrations with the engine-free prisma-sql migrator';
+/** `shipgate migrate deploy|smoke …`. */
+export const summary =
+  'migrate deploy: apply Prisma migrations (engine-free prisma-sql); migrate smoke: prove new migrations on a seeded throwaway Postgres';
+
+const USAGE = `usage: shipgate migrate deploy [--dir prisma/migrations] [--url postgres://…]
+       shipgate migrate smoke --base <dir|git ref> [--head prisma/migrations] [options]
+
+smoke options (env var in brackets):
+  --base <dir|ref>          base migrations: a folder, or a git ref read without checkout [SHIPGATE_SMOKE_BASE]
+  --head <dir>              head migrations folder (default prisma/migrations) [SHIPGATE_MIGRATIONS_DIR]
+  --migrations-path <path>  the migrations folder inside the repo, for a git base (default: head's path)
+  --schema <file>           schema.prisma for the drift check (default: beside --head); --no-schema skips it
+  --migrator <kind>         prisma-sql (default) or prisma [SHIPGATE_MIGRATOR]
+  --database-url <url>      superuser URL of a server to use (default: start one) [SHIPGATE_DATABASE_URL]
+  --timezone, --lock-timeout, --statement-timeout
+                            session settings like production's (UTC, 5s, 60s) [SHIPGATE_SMOKE_TIMEZONE, …]
+  --rows <small|large|N>    rows per generated table (small = 200, large = 100000) [SHIPGATE_SMOKE_ROWS]
+  --rows-for <table=N>      rows for one table (repeatable)
+  --seed <path#export>      your seed function (url) => Promise<void> instead of generated rows
+  --fail-on <pattern>       WARN findings that fail the run, e.g. lint/* (repeatable) [SHIPGATE_SMOKE_FAIL_ON]
+  --allow <pattern>         UNSAFE findings you accept, e.g. data/column-dropped:users.legacy (repeatable) [SHIPGATE_SMOKE_ALLOW]
+  --lock-budget-ms <n>      write-blocking lock hold that is UNSAFE (default 1000) [SHIPGATE_SMOKE_LOCK_BUDGET_MS]
+  --probes                  concurrent read/write probes on touched tables [SHIPGATE_SMOKE_PROBES]
+  --pg-dump <auto|path>     pg_dump of the server's major (default auto) [SHIPGATE_PG_DUMP]
+  --no-squawk               skip the static lint
+  --json <file>             where the JSON goes (default <report dir>/migration-smoke.json) [SHIPGATE_REPORT_DIR]
+  --no-records              do not write unified-report records
+exit: 0 SAFE or WARN, 2 UNSAFE or FAIL (or a --fail-on match), 1 error, 64 usage
+`;
 
 export default async function migrate(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { dir: { type: 'string' }, url: { type: 'string' } },
-  });
-  if (positionals[0] !== 'deploy') {
-    process.stderr.write('usage: shipgate migrate deploy [--dir prisma/migrations] [--url postgres://…]\n');
-    return 64;
-  }
+  const [sub, ...rest] = argv;
+  if (sub === 'deploy') return deploy(rest);
+  if (sub === 'smoke') return smoke(rest);
+  process.stderr.write(USAGE);
+  return 64;
+}
+
+async function deploy(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { dir: { type: 'string' }, url: { type: 'string' } } });
   const url = values.url ?? process.env.DATABASE_URL;
   if (!url) {
     process.stderr.write('shipgate migrate deploy: no database URL. Pass --url or set DATABASE_URL.\n');
@@ -29,4 +58,100 @@ export default async function migrate(argv: string[]): Promise<number> {
     `shipgate: applied ${result.applied.length} migration(s) in ${(result.durationUs / 1000).toFixed(1)} ms\n`,
   );
   return 0;
+}
+
+const SMOKE_OPTIONS = {
+  base: { type: 'string' },
+  head: { type: 'string' },
+  'migrations-path': { type: 'string' },
+  schema: { type: 'string' },
+  'no-schema': { type: 'boolean' },
+  migrator: { type: 'string' },
+  'database-url': { type: 'string' },
+  timezone: { type: 'string' },
+  'lock-timeout': { type: 'string' },
+  'statement-timeout': { type: 'string' },
+  rows: { type: 'string' },
+  'rows-for': { type: 'string', multiple: true },
+  seed: { type: 'string' },
+  'fail-on': { type: 'string', multiple: true },
+  allow: { type: 'string', multiple: true },
+  'lock-budget-ms': { type: 'string' },
+  probes: { type: 'boolean' },
+  'pg-dump': { type: 'string' },
+  'no-squawk': { type: 'boolean' },
+  json: { type: 'string' },
+  'no-records': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const parseSmoke = (argv: string[]) => parseArgs({ args: argv, options: SMOKE_OPTIONS });
+
+async function smoke(argv: string[]): Promise<number> {
+  let values: ReturnType<typeof parseSmoke>['values'];
+  try {
+    ({ values } = parseSmoke(argv));
+  } catch (err) {
+    process.stderr.write(`shipgate migrate smoke: ${(err as Error).message}\n${USAGE}`);
+    return 64;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const rowsPerTable: Record<string, number> = {};
+  for (const spec of values['rows-for'] ?? []) {
+    const m = /^(.+)=(\d+)$/.exec(spec);
+    if (!m) {
+      process.stderr.write(`shipgate migrate smoke: --rows-for "${spec}" is not table=N\n`);
+      return 64;
+    }
+    rowsPerTable[m[1] as string] = Number(m[2]);
+  }
+  const { migrationSmoke, renderSmokeSummary, smokeRecords } = await import('../../smoke/index.ts');
+  const { reportDir, writeRecords } = await import('../../report/records.ts');
+  const settings: { timeZone?: string; lockTimeout?: string; statementTimeout?: string } = {};
+  if (values.timezone) settings.timeZone = values.timezone;
+  if (values['lock-timeout']) settings.lockTimeout = values['lock-timeout'];
+  if (values['statement-timeout']) settings.statementTimeout = values['statement-timeout'];
+  let result: Awaited<ReturnType<typeof migrationSmoke>>;
+  try {
+    result = await migrationSmoke({
+      ...(values.base ? { base: values.base } : {}),
+      ...(values.head ? { head: values.head } : {}),
+      ...(values['migrations-path'] ? { migrationsPath: values['migrations-path'] } : {}),
+      ...(values['no-schema'] ? { schema: false as const } : values.schema ? { schema: values.schema } : {}),
+      ...(values.migrator ? { migrator: values.migrator as 'prisma-sql' | 'prisma' } : {}),
+      ...(values['database-url'] ? { adminUrl: values['database-url'] } : {}),
+      settings,
+      ...(values.rows ? { rows: /^\d+$/.test(values.rows) ? Number(values.rows) : (values.rows as 'small') } : {}),
+      rowsPerTable,
+      ...(values.seed ? { seed: values.seed } : {}),
+      ...(values['fail-on'] ? { failOn: values['fail-on'] } : {}),
+      ...(values.allow ? { allow: values.allow } : {}),
+      ...(values['lock-budget-ms'] ? { lockBudgetMs: Number(values['lock-budget-ms']) } : {}),
+      ...(values.probes ? { probes: true } : {}),
+      ...(values['pg-dump'] ? { pgDump: values['pg-dump'] } : {}),
+      ...(values['no-squawk'] ? { squawk: false as const } : {}),
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+  } catch (err) {
+    if (!(err instanceof ShipgateError)) throw err;
+    process.stderr.write(`shipgate migrate smoke: ${err.name} [${err.code}]: ${err.message}\n`);
+    return 1;
+  }
+  const jsonFile = path.resolve(values.json ?? path.join(reportDir(), 'migration-smoke.json'));
+  mkdirSync(path.dirname(jsonFile), { recursive: true });
+  writeFileSync(jsonFile, `${JSON.stringify(result, null, 2)}\n`);
+  if (!values['no-records']) {
+    const { hashMigrations, readMigrationsFolder } = await import('../../migrate/migrations-dir.ts');
+    const headDir = path.resolve(values.head ?? process.env.SHIPGATE_MIGRATIONS_DIR ?? 'prisma/migrations');
+    writeRecords('migrate-smoke', smokeRecords(result), {
+      schemaVersion: hashMigrations('prisma-sql', {}, readMigrationsFolder(headDir)),
+      startedAt: result.startedAt,
+    });
+  }
+  process.stdout.write(renderSmokeSummary(result));
+  process.stdout.write(`shipgate: migration smoke JSON in ${path.relative(process.cwd(), jsonFile) || jsonFile}\n`);
+  return result.exitCode;
 }

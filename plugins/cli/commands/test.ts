@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { findChromium } from '../../core/chromium.ts';
+import { BrowserNotFoundError, chooseChromium } from '../../playwright/browser.ts';
 import type { ShipgateRecord } from '../../report/model.ts';
 import { writeRecords } from '../../report/records.ts';
 import { bin, root, run } from '../run.ts';
@@ -82,9 +82,15 @@ export async function pipeline(vitestArgs: string[], env: NodeJS.ProcessEnv = {}
       }
     }
     if (phases.includes('e2e') && existsSync(path.join(root, 'playwright.config.ts'))) {
-      const chromium = findChromium(fullEnv);
-      if (chromium) {
-        await phase('e2e', bin('playwright'), ['test'], { SHIPGATE_CHROMIUM: chromium });
+      let reason: string | undefined;
+      try {
+        chooseChromium({}, { env: fullEnv });
+      } catch (err) {
+        if (!(err instanceof BrowserNotFoundError)) throw err;
+        reason = err.message;
+      }
+      if (!reason) {
+        await phase('e2e', bin('playwright'), ['test']);
       } else {
         skipped.push({
           id: 'e2e › playwright',
@@ -94,7 +100,7 @@ export async function pipeline(vitestArgs: string[], env: NodeJS.ProcessEnv = {}
           suite: [],
           status: 'skipped',
           durationMs: 0,
-          message: "no Chromium found: install Debian's `chromium` (scripts/setup.sh does) or set SHIPGATE_CHROMIUM",
+          message: reason,
         });
       }
     }

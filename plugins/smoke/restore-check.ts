@@ -1,0 +1,143 @@
+/**
+ * Restore rehearsals. The pre-migration backup is restored into a fresh database with
+ * `pg_restore --exit-on-error`, compared with the snapshot and timed (the RTO evidence); with
+ * no pg_dump of the server major, a copy of the template-database snapshot stands in. The
+ * migrated database is dumped and restored too, so objects that break a restore are caught.
+ */
+import { describeError } from '../core/errors.ts';
+import type { Databases, TestDatabase } from '../postgres/databases.ts';
+import type { DumpArea, DumpFile } from './backup.ts';
+import { check, connect, round, skipped, TITLES } from './checks.ts';
+import { sampleBefore } from './data-check.ts';
+import { compareAggregates, type TableSnapshot, takeSnapshot } from './fingerprint.ts';
+import type { CheckResult, Finding } from './types.ts';
+
+/** What the rehearsals need from the smoke. */
+export interface RestoreCtx {
+  dbs: Databases;
+  server: { adminUrl: string; major: number };
+}
+
+/** Restores the pre-migration backup (or copies the template snapshot) and compares it with the snapshot. */
+export async function restoreCheck(
+  ctx: RestoreCtx,
+  area: DumpArea | undefined,
+  dump: DumpFile | undefined,
+  templateCopy: TestDatabase | undefined,
+  snapshot: TableSnapshot[],
+  data: CheckResult,
+): Promise<CheckResult> {
+  const { dbs, server } = ctx;
+  if (area && !dump) return skipped('restore', TITLES.restore, 'the backup failed (see the backup check)');
+  const t = performance.now();
+  let restored: TestDatabase;
+  let evidence: Record<string, unknown>;
+  const findings: Finding[] = [];
+  if (area && dump) {
+    restored = await dbs.createEmpty(1);
+    const run = await area.restore(server.adminUrl, dump, restored.name);
+    evidence = {
+      method: 'pg_restore --exit-on-error',
+      exitCode: run.exitCode,
+      restoreMs: round(run.durationMs),
+      bytes: dump.bytes,
+    };
+    if (run.exitCode !== 0) {
+      findings.push({
+        code: 'restore/failed',
+        verdict: 'FAIL',
+        message: `pg_restore --exit-on-error of the pre-migration backup exited ${run.exitCode}: ${run.stderr}`,
+        evidence: { exitCode: run.exitCode, stderr: run.stderr },
+      });
+      return check('restore', TITLES.restore, findings, evidence, performance.now() - t);
+    }
+  } else {
+    restored = await dbs.clone((templateCopy as TestDatabase).name, 1);
+    evidence = {
+      method: 'template-database copy (no pg_dump of the server major)',
+      restoreMs: round(performance.now() - t),
+    };
+  }
+  const c = await connect(restored.url);
+  try {
+    const problems = await compareAggregates(c, snapshot, server.major);
+    evidence.compared = snapshot.length;
+    if (problems.length) {
+      findings.push({
+        code: 'restore/differs',
+        verdict: 'FAIL',
+        message: `The restored backup differs from the snapshot: ${problems.slice(0, 5).join('; ')}.`,
+        evidence: { problems },
+      });
+    }
+    await sampleBefore(c, snapshot, data.findings, server.major).catch(() => {});
+  } finally {
+    await c.end().catch(() => {});
+  }
+  return check('restore', TITLES.restore, findings, evidence, performance.now() - t);
+}
+
+/** Dumps and restores the migrated database and compares the copy. */
+export async function restoreAfterCheck(ctx: RestoreCtx, area: DumpArea, target: TestDatabase): Promise<CheckResult> {
+  const { dbs, server } = ctx;
+  const t = performance.now();
+  const c = await connect(target.url);
+  let after: TableSnapshot[];
+  try {
+    after = await takeSnapshot(c, server.major, { side: false });
+  } finally {
+    await c.end().catch(() => {});
+  }
+  const { run: dumpRun, file } = await area.dump(server.adminUrl, target.name);
+  const evidence: Record<string, unknown> = {
+    dumpExitCode: dumpRun.exitCode,
+    dumpMs: round(dumpRun.durationMs),
+    bytes: file.bytes,
+  };
+  if (dumpRun.exitCode !== 0) {
+    return check(
+      'restore-after',
+      TITLES['restore-after'],
+      [
+        {
+          code: 'restore-after/dump-failed',
+          verdict: 'UNSAFE',
+          message: `pg_dump of the migrated database exited ${dumpRun.exitCode}: ${dumpRun.stderr}`,
+          evidence: { exitCode: dumpRun.exitCode, stderr: dumpRun.stderr },
+        },
+      ],
+      evidence,
+      performance.now() - t,
+    );
+  }
+  const restored = await dbs.createEmpty(1);
+  const run = await area.restore(server.adminUrl, file, restored.name);
+  Object.assign(evidence, { restoreExitCode: run.exitCode, restoreMs: round(run.durationMs) });
+  const findings: Finding[] = [];
+  if (run.exitCode !== 0) {
+    findings.push({
+      code: 'restore-after/restore-failed',
+      verdict: 'UNSAFE',
+      message: `The migrated database does not survive pg_dump/pg_restore: pg_restore --exit-on-error exited ${run.exitCode}: ${run.stderr.split('\n').slice(0, 3).join(' ')} (pg_dump restores with an empty search_path, so functions and index expressions must schema-qualify what they call).`,
+      evidence: { exitCode: run.exitCode, stderr: run.stderr },
+    });
+  } else {
+    const rc = await connect(restored.url);
+    try {
+      const problems = await compareAggregates(rc, after, server.major);
+      if (problems.length)
+        findings.push({
+          code: 'restore-after/differs',
+          verdict: 'UNSAFE',
+          message: `The restored migrated database differs: ${problems.slice(0, 5).join('; ')}.`,
+          evidence: { problems },
+        });
+    } finally {
+      await rc.end().catch(() => {});
+    }
+  }
+  await restored.drop().catch((err: unknown) => {
+    evidence.dropError = describeError(err);
+  });
+  return check('restore-after', TITLES['restore-after'], findings, evidence, performance.now() - t);
+}
