@@ -72,6 +72,8 @@ export interface SmokeOptions {
   prefix?: string;
   /** Progress lines. Default: none. */
   log?: (line: string) => void;
+  /** Show each step as a progress line (live on a TTY, plain in CI). Default false; the CLI sets it. */
+  progress?: boolean;
 }
 
 /** Options after defaults, env vars and validation. */
@@ -99,6 +101,7 @@ export interface ResolvedSmokeOptions {
   sampleIntervalMs: number;
   prefix: string;
   log: (line: string) => void;
+  progress: boolean;
 }
 
 const list = (v: string | undefined) =>
@@ -201,6 +204,7 @@ export function resolveSmokeOptions(options: SmokeOptions, env: NodeJS.ProcessEn
     sampleIntervalMs,
     prefix,
     log: options.log ?? (() => {}),
+    progress: options.progress ?? false,
   };
 }
 

@@ -41,11 +41,54 @@ function metrics(check: CheckResult, result: SmokeResult): Record<string, number
   return m;
 }
 
+/**
+ * One measurement record per applied migration file (`apply: <name>`), for trends and the HTML
+ * report's chart: duration, the longest lock hold, rewritten relations and WAL. It fails when
+ * an UNSAFE or FAIL finding names that migration, so the verdict and the numbers stay together.
+ */
+function fileRecords(result: SmokeResult, file: string, suite: string[]): ShipgateRecord[] {
+  return result.files.map((f) => {
+    const bad = result.checks
+      .flatMap((c) => c.findings)
+      .filter((x) => x.migration === f.migration && (x.verdict === 'UNSAFE' || x.verdict === 'FAIL') && !x.allowed);
+    const strongest = [...f.locks].sort((a, b) => b.holdMs - a.holdMs)[0];
+    return {
+      id: recordId('migration', file, suite, `apply: ${f.migration}`),
+      kind: 'migration',
+      runner: 'migrate-smoke',
+      name: `apply: ${f.migration}`,
+      suite,
+      status: f.error || bad.length ? 'failed' : 'passed',
+      durationMs: f.durationMs,
+      file,
+      metrics: {
+        durationMs: f.durationMs,
+        lockHoldMs: strongest?.holdMs ?? 0,
+        rewrites: f.rewritten.length,
+        ...(f.walBytes !== null ? { walBytes: f.walBytes } : {}),
+      },
+      evidence: {
+        verdict: f.error ? 'FAIL' : bad.length ? 'UNSAFE' : 'SAFE',
+        strongestLock: strongest
+          ? { mode: strongest.mode, relation: strongest.relation, holdMs: strongest.holdMs }
+          : null,
+        rewritten: f.rewritten.map((r) => r.relation),
+        ...(f.error ? { error: f.error } : {}),
+      },
+      ...(f.error
+        ? { message: `${f.error.sqlstate ?? ''} ${f.error.message}`.trim() }
+        : bad[0]
+          ? { message: bad[0].message }
+          : {}),
+    };
+  });
+}
+
 /** One record per check. `file` is the head migrations folder relative to `root` (default cwd). */
 export function smokeRecords(result: SmokeResult, root = process.cwd()): ShipgateRecord[] {
   const file = result.head.label.startsWith(root) ? result.head.label.slice(root.length + 1) || '.' : result.head.label;
   const suite = ['migrate smoke'];
-  return result.checks.map((check) => {
+  const checks = result.checks.map((check) => {
     const worst = [...check.findings].sort((a, b) => rank(b.verdict) - rank(a.verdict))[0];
     const record: ShipgateRecord = {
       id: recordId('migration', file, suite, check.id),
@@ -63,4 +106,5 @@ export function smokeRecords(result: SmokeResult, root = process.cwd()): Shipgat
     else if (worst && worst.verdict !== 'SAFE') record.message = worst.message;
     return record;
   });
+  return [...checks, ...fileRecords(result, file, suite)];
 }

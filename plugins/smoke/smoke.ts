@@ -9,6 +9,7 @@ import type pg from 'pg';
 import { onTeardown } from '../core/cleanup.ts';
 import { loadModuleFunction } from '../core/config.ts';
 import { MigrationError } from '../core/errors.ts';
+import { progress } from '../core/progress.ts';
 import { registerReapable } from '../core/reaper.ts';
 import { prismaEngineAvailable } from '../migrate/prisma.ts';
 import { Databases, type TestDatabase } from '../postgres/databases.ts';
@@ -42,12 +43,21 @@ export async function migrationSmoke(options: SmokeOptions): Promise<SmokeResult
   const cleanups: (() => Promise<void> | void)[] = [];
   const step = async <T>(name: string, fn: () => Promise<T> | T): Promise<T> => {
     const t = performance.now();
+    const shown = opts.progress ? progress(`migration smoke: ${name}`) : undefined;
+    let ok = false;
     try {
-      return await fn();
+      const value = await fn();
+      ok = true;
+      return value;
     } finally {
       const durationMs = round(performance.now() - t);
       steps.push({ step: name, durationMs });
-      opts.log(`shipgate smoke: ${name} ${durationMs} ms`);
+      if (shown) {
+        if (ok) shown.done(`${durationMs} ms`);
+        else shown.fail(`after ${durationMs} ms`);
+      } else {
+        opts.log(`shipgate smoke: ${name} ${durationMs} ms`);
+      }
     }
   };
   const unregister = onTeardown('migration smoke', async () => {

@@ -112,5 +112,51 @@ describe('verdict policy', () => {
       summary.indexOf('lint/ban-drop-column on m1'),
     );
     expect(summary).toContain('  drift         no schema.prisma');
+
+    // Each applied file is also a measurement record: duration, longest lock hold, rewrites, WAL.
+    const withFile = {
+      ...result,
+      files: [
+        {
+          migration: 'm1',
+          durationMs: 412,
+          walBytes: 2048,
+          locks: [
+            {
+              relation: 'users',
+              kind: 'table',
+              mode: 'AccessExclusiveLock',
+              holdMs: 380,
+              waitedMs: 0,
+              existed: true,
+              blocksWrites: true,
+              blocksReads: true,
+            },
+            {
+              relation: 'users_pkey',
+              kind: 'index',
+              mode: 'ShareLock',
+              holdMs: 20,
+              waitedMs: 0,
+              existed: true,
+              blocksWrites: true,
+              blocksReads: false,
+            },
+          ],
+          rewritten: [{ relation: 'users', kind: 'table' }],
+          created: [],
+          dropped: [],
+          samples: 90,
+          sampleIntervalMs: 4.5,
+        },
+      ],
+    } satisfies SmokeResult;
+    const file = smokeRecords(withFile, '/repo').find((r) => r.name === 'apply: m1');
+    expect(file).toMatchObject({
+      kind: 'migration',
+      status: 'passed',
+      metrics: { durationMs: 412, lockHoldMs: 380, rewrites: 1, walBytes: 2048 },
+      evidence: { verdict: 'SAFE', strongestLock: { mode: 'AccessExclusiveLock', relation: 'users', holdMs: 380 } },
+    });
   });
 });

@@ -134,6 +134,7 @@ async function smoke(argv: string[]): Promise<number> {
       ...(values['pg-dump'] ? { pgDump: values['pg-dump'] } : {}),
       ...(values['no-squawk'] ? { squawk: false as const } : {}),
       log: (line) => process.stderr.write(`${line}\n`),
+      progress: true,
     });
   } catch (err) {
     if (!(err instanceof ShipgateError)) throw err;
