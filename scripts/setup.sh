@@ -54,8 +54,10 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# chromium for E2E and the HTML report check; postgresql-client for pg_dump/pg_restore.
-if [ "$(id -u)" = 0 ]; then apt_install chromium postgresql-client; fi
+# chromium: E2E flows and the HTML report check; postgresql-client: pg_dump/pg_restore for the
+# migration smoke; libxml2-utils: xmllint validates junit.xml against its schema; wrk: the
+# generator-ceiling comparison in bench:budget.
+if [ "$(id -u)" = 0 ]; then apt_install chromium postgresql-client libxml2-utils wrk; fi
 
 log "pnpm install --frozen-lockfile"
 pnpm install --frozen-lockfile --reporter=append-only | tail -n 5

@@ -152,7 +152,7 @@ describe('hard exits', () => {
       const script = [
         "import { testcontainersProvider } from './plugins/postgres/testcontainers.ts';",
         'const s = await testcontainersProvider.start({});',
-        'process.stdout.write(`STARTED ${s.containerId}\\n`);',
+        "process.stdout.write('STARTED ' + s.containerId + '\\n');",
         'setInterval(() => {}, 1000);',
       ].join('\n');
       const child = spawn(process.execPath, ['--input-type=module', '-e', script], {

@@ -1,0 +1,240 @@
+import path from 'node:path';
+import { debug } from '../core/debug.ts';
+import { currentCommit, reportDir } from '../report/records.ts';
+import { analyze, type Measurement, type RoundRun } from './analyze.ts';
+import {
+  type BaselineEntry,
+  baselineDir,
+  baselineKeep,
+  loadKeyOf,
+  machineInfo,
+  pickBaseline,
+  readBaseline,
+  writeBaseline,
+} from './baseline.ts';
+import { BudgetError } from './errors.ts';
+import { Generator } from './generator.ts';
+import { jobFor, warmupLoad } from './jobs.ts';
+import { budgetPercentiles, profileFromEnv, type RunPlan, resolveRun } from './profiles.ts';
+import { compareRounds, type RegressionReport, type RegressionThresholds } from './regression.ts';
+import { statusOk } from './requests.ts';
+import type { ProfileName, ResolvedLoad, Slo } from './slo.ts';
+import { type StartedTarget, startTarget, type Target } from './target.ts';
+import { judge, type Verdict } from './verdict.ts';
+
+const log = debug('budget');
+
+export interface MeasureOptions {
+  /** Profile to run. Default `SHIPGATE_BUDGET_PROFILE`, else `normal`. */
+  profile?: ProfileName;
+  /**
+   * The base build, for interleaved A/B rounds in this job (an app, server or URL). Default: none;
+   * the adapters read `SHIPGATE_BUDGET_BASE_URL`.
+   */
+  base?: Target;
+  /** Rounds per target. Default `SHIPGATE_BUDGET_ROUNDS`, else 5 with a base, else 1 (5 when updating the baseline). */
+  rounds?: number;
+  /**
+   * Baseline directory. Default `SHIPGATE_BASELINE_DIR`, else `perf/baselines`. `false` turns
+   * baselines off: no stored-baseline comparison, nothing written.
+   */
+  baselineDir?: string | false;
+  /** Add this run to the baseline store. Default `SHIPGATE_BASELINE_UPDATE=1`. */
+  updateBaseline?: boolean;
+  /** Regression thresholds. Default: latency +15 %, error rate +2 points, throughput −10 %. */
+  thresholds?: Partial<RegressionThresholds>;
+  /** Progress lines (default: `DEBUG=shipgate:budget`). */
+  log?: (line: string) => void;
+  /** Keep every request's record in the result (`records`), e.g. to export or re-analyse them. Default false. */
+  keepRecords?: boolean;
+}
+
+/** Where the regression judgement compared against. */
+export interface BaselineRef {
+  source: 'interleaved' | 'store';
+  file?: string;
+  commit?: string;
+  createdAt?: string;
+}
+
+/** The result of one SLO measurement: what `toMeetBudget()` judges and what report records carry. */
+export interface BudgetResult {
+  sloId: string;
+  name: string;
+  method: string;
+  path: string;
+  profile: ProfileName;
+  /** The load run (absent for a k6 summary read without its SLO). */
+  load?: ResolvedLoad;
+  budgets: RunPlan['budgets'];
+  status: Verdict['status'];
+  verdict: Verdict;
+  measurement: Measurement;
+  /** The base build's measurement (interleaved rounds). */
+  base?: Measurement;
+  regression?: RegressionReport;
+  baseline?: BaselineRef;
+  /** Where this run's baseline entry was written (report dir, and the store when updating). */
+  baselineWritten: string[];
+  engine: 'in-process' | 'k6';
+  startedAt: string;
+  durationMs: number;
+  /** Per-request records of every round, with `keepRecords`. */
+  records?: { head: RoundRun[]; base?: RoundRun[] };
+}
+
+function envRounds(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.SHIPGATE_BUDGET_ROUNDS;
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 100) {
+    throw new BudgetError(
+      'SHIPGATE_BUDGET_CONFIG',
+      `SHIPGATE_BUDGET_ROUNDS is "${raw}"; expected an integer from 1 to 100.`,
+    );
+  }
+  return n;
+}
+
+const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v);
+
+/** Round order for interleaved A/B: B H H B B H H B … (ABBA cancels linear drift). */
+export function interleave(rounds: number): ('base' | 'head')[] {
+  const out: ('base' | 'head')[] = [];
+  for (let i = 0; i < rounds; i++)
+    out.push(...(i % 2 === 0 ? (['base', 'head'] as const) : (['head', 'base'] as const)));
+  return out;
+}
+
+/**
+ * Measures `target` against `slo`: starts an app in this process on a free port (or uses a URL),
+ * generates the profile's load from a worker thread, records every request, and judges the
+ * budgets. With `base`, runs base and head in interleaved rounds and judges a regression;
+ * otherwise compares with the stored baseline when one matches.
+ */
+export async function measureSlo(target: Target, slo: Slo, options: MeasureOptions = {}): Promise<BudgetResult> {
+  const env = process.env;
+  const say = options.log ?? ((line: string) => log(line));
+  const profile = options.profile ?? profileFromEnv(env);
+  const plan = resolveRun(slo, profile);
+  const update = options.updateBaseline ?? truthy(env.SHIPGATE_BASELINE_UPDATE);
+  const rounds = Math.max(
+    options.rounds ?? envRounds(env) ?? (options.base !== undefined ? 5 : 1),
+    options.base !== undefined || update ? 5 : 1,
+  );
+  const started = Date.now();
+  const ok = statusOk(slo.endpoint);
+  // Read the store before any load, so a corrupt baseline fails fast.
+  const dir = options.baselineDir === false ? undefined : (options.baselineDir ?? baselineDir(env));
+  const loadKey = loadKeyOf(plan);
+  const commit = currentCommit();
+  const stored = dir ? readBaseline(dir, slo.id) : undefined;
+
+  const opened: StartedTarget[] = [];
+  let gen: Generator | undefined;
+  try {
+    const head = await startTarget(target);
+    opened.push(head);
+    const base = options.base !== undefined ? await startTarget(options.base) : undefined;
+    if (base) opened.push(base);
+    gen = await Generator.start();
+    let offset = 0;
+    const run = async (origin: string, load: ResolvedLoad) => {
+      const { job, used } = jobFor(plan, load, origin, offset);
+      offset += used;
+      const out = await (gen as Generator).run(job);
+      return { record: out.record, stats: out.stats, traceSalt: job.traceSalt } satisfies RoundRun;
+    };
+
+    const warm = warmupLoad(plan);
+    if (warm) {
+      for (const t of base ? [base, head] : [head]) {
+        say(`${slo.id}: warm-up ${plan.warmupMs} ms against ${t.origin}`);
+        await run(t.origin, warm);
+      }
+    }
+    const headRuns: RoundRun[] = [];
+    const baseRuns: RoundRun[] = [];
+    const order: ('base' | 'head')[] = base ? interleave(rounds) : Array.from({ length: rounds }, () => 'head');
+    for (const [i, side] of order.entries()) {
+      const t = side === 'base' ? (base as StartedTarget) : head;
+      const r = await run(t.origin, plan.load);
+      (side === 'base' ? baseRuns : headRuns).push(r);
+      say(`${slo.id}: round ${i + 1}/${order.length} (${side}) ${r.record.n} requests`);
+    }
+
+    const measurement = analyze(headRuns, ok);
+    const verdict = judge(plan, measurement);
+    const baseMeasurement = base ? analyze(baseRuns, ok) : undefined;
+
+    const percentiles = budgetPercentiles(plan.budgets);
+    const compare = {
+      percentiles: percentiles.length ? percentiles : [95],
+      throughput: plan.load.kind === 'burst' || (plan.load.kind === 'stages' && plan.load.unit === 'vus'),
+      thresholds: options.thresholds,
+      seed: slo.id,
+    };
+    let regression: RegressionReport | undefined;
+    let baselineRef: BaselineRef | undefined;
+    if (baseMeasurement) {
+      regression = compareRounds(baseMeasurement.rounds, measurement.rounds, { ...compare, method: 'interleaved' });
+      baselineRef = { source: 'interleaved' };
+    } else if (dir) {
+      const entry = pickBaseline(stored, {
+        profile,
+        loadKey,
+        commit: env.SHIPGATE_BASELINE_COMMIT || undefined,
+        current: commit,
+      });
+      if (entry) {
+        regression = compareRounds(entry.rounds, measurement.rounds, { ...compare, method: 'baseline' });
+        baselineRef = {
+          source: 'store',
+          file: path.join(dir, `${slo.id}.json`),
+          commit: entry.commit,
+          createdAt: entry.createdAt,
+        };
+      }
+    }
+
+    const entry: BaselineEntry = {
+      commit,
+      createdAt: new Date(started).toISOString(),
+      profile,
+      loadKey,
+      load: plan.load,
+      machine: machineInfo(),
+      rounds: measurement.rounds,
+    };
+    const written: string[] = [];
+    const keep = baselineKeep(env);
+    if (dir) {
+      written.push(writeBaseline(path.join(reportDir(), 'baselines'), slo.id, stored, entry, keep));
+      if (update) written.push(writeBaseline(dir, slo.id, stored, entry, keep));
+    }
+
+    return {
+      sloId: slo.id,
+      name: slo.name,
+      method: slo.endpoint.method,
+      path: slo.endpoint.path,
+      profile,
+      load: plan.load,
+      budgets: plan.budgets,
+      status: verdict.status,
+      verdict,
+      measurement,
+      ...(baseMeasurement ? { base: baseMeasurement } : {}),
+      ...(regression ? { regression } : {}),
+      ...(baselineRef ? { baseline: baselineRef } : {}),
+      baselineWritten: written,
+      engine: 'in-process',
+      startedAt: new Date(started).toISOString(),
+      durationMs: Date.now() - started,
+      ...(options.keepRecords ? { records: { head: headRuns, ...(base ? { base: baseRuns } : {}) } } : {}),
+    };
+  } finally {
+    await gen?.close();
+    for (const t of opened.reverse()) await t.close();
+  }
+}

@@ -1,0 +1,106 @@
+import { parseArgs } from 'node:util';
+import {
+  explain,
+  loadSlos,
+  measureSlo,
+  PROFILE_NAMES,
+  type ProfileName,
+  type Slo,
+  SloError,
+  selectSlos,
+  toRecord,
+} from '../../budget/index.ts';
+import { exitCodeFor, parsePolicy, type ShipgateRecord } from '../../report/model.ts';
+import { writeRecords } from '../../report/records.ts';
+
+/**
+ * `shipgate budget --url http://127.0.0.1:3000 --slos perf/example.slo.ts [--only id,…]
+ *  [--profile smoke] [--base-url URL] [--rounds N] [--update-baseline] [--baseline-dir DIR]`:
+ * measures SLOs against a running server (from a worker thread), compares with the base build
+ * (interleaved rounds) or the stored baseline, writes `budget` records, and exits by the one
+ * policy: 2 violated, 1 regression, 3 inconclusive, 0 ok.
+ */
+export const summary = 'measure SLO budgets against a running server; exit 2 violated, 1 regression, 3 inconclusive';
+
+const USAGE =
+  'usage: shipgate budget --url <http://host:port> --slos <file[,file]> [--only id,…] [--profile smoke|normal|stress|soak] [--base-url <url>] [--rounds n] [--update-baseline] [--baseline-dir dir]\n';
+
+export default async function budget(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        url: { type: 'string' },
+        slos: { type: 'string' },
+        only: { type: 'string' },
+        profile: { type: 'string' },
+        'base-url': { type: 'string' },
+        rounds: { type: 'string' },
+        'update-baseline': { type: 'boolean' },
+        'baseline-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    process.stderr.write(`shipgate budget: ${(err as Error).message}\n${USAGE}`);
+    return 64;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const problems: string[] = [];
+  const url = (values.url as string | undefined) ?? process.env.SHIPGATE_BUDGET_URL;
+  const slosArg = (values.slos as string | undefined) ?? process.env.SHIPGATE_SLOS;
+  if (!url) problems.push('no target: pass --url (or set SHIPGATE_BUDGET_URL)');
+  if (!slosArg) problems.push('no SLOs: pass --slos perf/<name>.slo.ts (or set SHIPGATE_SLOS)');
+  const profile = values.profile as string | undefined;
+  if (profile !== undefined && !(PROFILE_NAMES as readonly string[]).includes(profile)) {
+    problems.push(`--profile is "${profile}"; expected ${PROFILE_NAMES.join(', ')}`);
+  }
+  const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
+  if (rounds !== undefined && !(Number.isInteger(rounds) && rounds >= 1 && rounds <= 100)) {
+    problems.push(`--rounds is "${values.rounds}"; expected an integer from 1 to 100`);
+  }
+  if (problems.length) {
+    process.stderr.write(`shipgate budget: ${problems.join('; ')}.\n${USAGE}`);
+    return 64;
+  }
+  let slos: Slo[];
+  try {
+    slos = selectSlos(await loadSlos((slosArg as string).split(',')), values.only as string | undefined);
+  } catch (err) {
+    if (!(err instanceof SloError)) throw err;
+    process.stderr.write(`shipgate budget: ${(err as Error).message}\n`);
+    return 64;
+  }
+  const records: ShipgateRecord[] = [];
+  const errors: { source: string; message: string }[] = [];
+  const startedAt = new Date().toISOString();
+  for (const slo of slos) {
+    try {
+      const result = await measureSlo(url as string, slo, {
+        ...(profile ? { profile: profile as ProfileName } : {}),
+        ...(values['base-url'] ? { base: values['base-url'] as string } : {}),
+        ...(rounds ? { rounds } : {}),
+        ...(values['update-baseline'] ? { updateBaseline: true } : {}),
+        ...(values['baseline-dir'] ? { baselineDir: values['baseline-dir'] as string } : {}),
+        log: (line) => process.stderr.write(`shipgate budget: ${line}\n`),
+      });
+      process.stdout.write(`${explain(result)}\n\n`);
+      records.push(toRecord(result, { suite: ['shipgate budget'], runner: 'budget-cli' }));
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`shipgate budget: ${slo.id}: ${message}\n`);
+      errors.push({ source: `budget ${slo.id}`, message });
+    }
+  }
+  writeRecords('budget', records, { startedAt, errors });
+  const code = exitCodeFor(records, errors, parsePolicy(process.env.SHIPGATE_EXIT_POLICY));
+  for (const r of records) {
+    process.stdout.write(`shipgate budget: ${r.status}${r.regression ? ' (regression)' : ''}  ${r.name}\n`);
+  }
+  process.stdout.write(`shipgate budget: exit ${code}\n`);
+  return code;
+}

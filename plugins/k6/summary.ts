@@ -1,0 +1,266 @@
+import type { LatencyStats, Measurement } from '../budget/analyze.ts';
+import { BudgetError } from '../budget/errors.ts';
+import type { BudgetResult } from '../budget/measure.ts';
+import { resolveRun } from '../budget/profiles.ts';
+import type { ProfileName, ResolvedBudgets, Slo } from '../budget/slo.ts';
+import { type BudgetKey, judge } from '../budget/verdict.ts';
+
+/**
+ * k6 end-of-test summaries, in both shapes k6 writes, read into the same result model as the
+ * in-process budgets (`BudgetResult`), one result per `slo:<id>` tag:
+ * - `handleSummary(data)` data: `metrics[name] = { type, contains, values: {…}, thresholds:
+ *   { expr: { ok } } }`, where `ok: false` means the threshold was crossed;
+ * - the older `--summary-export` file: `metrics[name] = { …values, thresholds: { expr: bool } }`
+ *   with no `type`, rate metrics' `rate` renamed `value`, and threshold `true` meaning crossed.
+ * The verdict uses k6's own threshold outcomes for pass/fail and shipgate's rules for
+ * inconclusive: dropped iterations, too few samples for a percentile.
+ */
+
+export type SummaryShape = 'handleSummary' | 'summary-export';
+export type K6MetricType = 'trend' | 'rate' | 'counter' | 'gauge';
+
+export interface K6Threshold {
+  expr: string;
+  /** True when the threshold held. */
+  ok: boolean;
+}
+
+export interface K6Metric {
+  /** Full name, e.g. `http_req_duration{slo:example-search}`. */
+  name: string;
+  /** Metric without tags, e.g. `http_req_duration`. */
+  base: string;
+  tags: Record<string, string>;
+  type: K6MetricType;
+  values: Record<string, number>;
+  thresholds: K6Threshold[];
+}
+
+export interface K6Summary {
+  shape: SummaryShape;
+  metrics: K6Metric[];
+  testRunDurationMs?: number;
+}
+
+/** Splits `name{k:v,k2:v2}` into the base name and its tags. */
+export function splitMetricName(name: string): { base: string; tags: Record<string, string> } {
+  const brace = name.indexOf('{');
+  if (brace < 0 || !name.endsWith('}')) return { base: name, tags: {} };
+  const tags: Record<string, string> = {};
+  for (const part of name.slice(brace + 1, -1).split(',')) {
+    const colon = part.indexOf(':');
+    if (colon > 0) tags[part.slice(0, colon).trim()] = part.slice(colon + 1).trim();
+  }
+  return { base: name.slice(0, brace), tags };
+}
+
+function inferType(v: Record<string, unknown>): K6MetricType {
+  if ('avg' in v || 'med' in v || Object.keys(v).some((k) => k.startsWith('p('))) return 'trend';
+  if ('passes' in v && 'fails' in v) return 'rate';
+  if ('count' in v && 'rate' in v) return 'counter';
+  if ('value' in v && 'min' in v && 'max' in v) return 'gauge';
+  if ('rate' in v) return 'rate';
+  return 'gauge';
+}
+
+const numbers = (o: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
+
+/** Reads a k6 summary (either shape); throws {@link BudgetError} naming `source` for anything else. */
+export function parseK6Summary(input: unknown, source = 'k6 summary'): K6Summary {
+  const metrics = (input as { metrics?: unknown })?.metrics;
+  if (typeof metrics !== 'object' || metrics === null) {
+    throw new BudgetError(
+      'SHIPGATE_K6_SUMMARY',
+      `${source} has no "metrics" object; expected a k6 handleSummary or --summary-export JSON.`,
+    );
+  }
+  const entries = Object.entries(metrics as Record<string, Record<string, unknown>>);
+  const isNew = entries.some(([, m]) => typeof m?.values === 'object' && typeof m?.type === 'string');
+  const out: K6Metric[] = [];
+  for (const [name, m] of entries) {
+    if (typeof m !== 'object' || m === null) continue;
+    const { base, tags } = splitMetricName(name);
+    const rawThresholds = (m.thresholds ?? {}) as Record<string, unknown>;
+    if (isNew) {
+      const thresholds = Object.entries(rawThresholds).map(([expr, t]) => ({
+        expr,
+        ok: (t as { ok?: boolean })?.ok !== false,
+      }));
+      out.push({
+        name,
+        base,
+        tags,
+        type: m.type as K6MetricType,
+        values: numbers((m.values ?? {}) as Record<string, unknown>),
+        thresholds,
+      });
+    } else {
+      // --summary-export: `true` means the threshold was crossed (k6 writes `!ok`).
+      const thresholds = Object.entries(rawThresholds).map(([expr, crossed]) => ({ expr, ok: crossed !== true }));
+      const values = numbers(m);
+      const type = inferType(m);
+      if (type === 'rate' && 'value' in values && !('rate' in values)) values.rate = values.value as number;
+      out.push({ name, base, tags, type, values, thresholds });
+    }
+  }
+  const duration = (input as { state?: { testRunDurationMs?: unknown } }).state?.testRunDurationMs;
+  return {
+    shape: isNew ? 'handleSummary' : 'summary-export',
+    metrics: out,
+    ...(typeof duration === 'number' ? { testRunDurationMs: duration } : {}),
+  };
+}
+
+const THRESHOLD =
+  /^\s*(p\(\d+(?:\.\d+)?\)|avg|min|med|max|rate|count|value)\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/;
+
+/** Parses a threshold expression such as `p(95)<200`. */
+export function parseThreshold(expr: string): { stat: string; op: string; value: number } | undefined {
+  const m = THRESHOLD.exec(expr);
+  return m ? { stat: m[1] as string, op: m[2] as string, value: Number(m[3]) } : undefined;
+}
+
+/** SLO ids present in a summary (from `slo:` tags). */
+export function sloIdsIn(s: K6Summary): string[] {
+  return [...new Set(s.metrics.map((m) => m.tags.slo).filter((id): id is string => !!id))];
+}
+
+function find(s: K6Summary, base: string, tags: Record<string, string>): K6Metric | undefined {
+  const keys = Object.keys(tags);
+  return s.metrics.find(
+    (m) => m.base === base && Object.keys(m.tags).length === keys.length && keys.every((k) => m.tags[k] === tags[k]),
+  );
+}
+
+const ms = (v: number | undefined) => (v === undefined ? Number.NaN : v * 1000);
+
+export interface K6ResultOptions {
+  /** SLOs to take names, loads and budgets from (else budgets are read back from the thresholds). */
+  slos?: readonly Slo[];
+  profile?: ProfileName;
+  /** Where the summary came from, for the evidence. */
+  source?: string;
+}
+
+/** One result per SLO in the summary. */
+export function k6Results(s: K6Summary, opts: K6ResultOptions = {}): BudgetResult[] {
+  // The SLOs the summary has metrics for; given SLOs it lacks entirely are reported as such.
+  const present = sloIdsIn(s);
+  const ids = present.length ? present : (opts.slos ?? []).map((x) => x.id);
+  const profile = opts.profile ?? 'normal';
+  const droppedAll = s.metrics.find((m) => m.base === 'dropped_iterations' && Object.keys(m.tags).length === 0);
+  return ids.map((id) => {
+    const slo = opts.slos?.find((x) => x.id === id);
+    const plan = slo ? resolveRun(slo, profile) : undefined;
+    const dur = find(s, 'http_req_duration', { slo: id });
+    const failed = find(s, 'http_req_failed', { slo: id });
+    const reqsOk = find(s, 'http_reqs', { slo: id, expected_response: 'true' });
+    const reqs = find(s, 'http_reqs', { slo: id });
+    const dropped =
+      find(s, 'dropped_iterations', { scenario: `slo_${id.replace(/[^A-Za-z0-9_]/g, '_')}` }) ?? droppedAll;
+
+    // Budgets: from the SLO, else read back from the thresholds.
+    const budgets: ResolvedBudgets = plan ? { ...plan.budgets } : {};
+    const okFlags: Partial<Record<BudgetKey, boolean>> = {};
+    for (const t of dur?.thresholds ?? []) {
+      const th = parseThreshold(t.expr);
+      const p =
+        th?.stat === 'med'
+          ? 50
+          : th?.stat === 'p(95)'
+            ? 95
+            : th?.stat === 'p(99)'
+              ? 99
+              : th?.stat === 'p(50)'
+                ? 50
+                : undefined;
+      if (!th || !p) continue;
+      if (!plan) budgets[`p${p}`] = th.value;
+      okFlags[`p${p}Ms`] = t.ok;
+    }
+    for (const t of failed?.thresholds ?? []) {
+      const th = parseThreshold(t.expr);
+      if (th?.stat !== 'rate') continue;
+      if (!plan) budgets.errorRate = th.value;
+      okFlags.errorRate = t.ok;
+    }
+    for (const t of reqsOk?.thresholds ?? reqs?.thresholds ?? []) {
+      const th = parseThreshold(t.expr);
+      if (th?.stat !== 'rate') continue;
+      if (!plan) budgets.minRps = th.value;
+      okFlags.rps = t.ok;
+    }
+
+    const requests = failed ? (failed.values.passes ?? 0) + (failed.values.fails ?? 0) : (reqs?.values.count ?? 0);
+    const errorRate = failed?.values.rate ?? 0;
+    const errors = Math.round(errorRate * requests);
+    const n = dur?.values.count ?? requests;
+    const latency: LatencyStats = {
+      n,
+      minUs: ms(dur?.values.min),
+      p50Us: ms(dur?.values.med ?? dur?.values['p(50)']),
+      p95Us: ms(dur?.values['p(95)']),
+      p99Us: ms(dur?.values['p(99)']),
+      maxUs: ms(dur?.values.max),
+      meanUs: ms(dur?.values.avg),
+    };
+    const durationS = (s.testRunDurationMs ?? 0) / 1000;
+    const rps =
+      reqsOk?.values.rate ??
+      (reqs ? (reqs.values.rate ?? 0) * (1 - errorRate) : durationS > 0 ? (requests - errors) / durationS : 0);
+    const droppedCount = dropped?.values.count ?? 0;
+    const measurement: Measurement = {
+      rounds: [],
+      n,
+      requests,
+      errors,
+      errorRate,
+      errorsByKind: {},
+      statuses: {},
+      rps,
+      latency,
+      // k6 times each request from its actual send; there is no separate schedule to correct for.
+      latencyFromDispatch: latency,
+      dropped: droppedCount,
+      abandoned: 0,
+      plannedUs: (s.testRunDurationMs ?? 0) * 1000,
+      generator: {
+        engine:
+          plan?.load.kind === 'burst'
+            ? 'burst'
+            : plan?.load.kind === 'stages' && plan.load.unit === 'vus'
+              ? 'vus'
+              : 'open',
+        elu: 0,
+        cpu: 0,
+        lagP99Us: 0,
+      },
+      slowest: [],
+      histogram: '',
+    };
+    const verdict = judge({ budgets }, measurement, okFlags);
+    if (!dur && !failed) verdict.inconclusive.push(`no metrics tagged slo:${id} in the summary`);
+    const crossedDropped = (dropped?.thresholds ?? []).some((t) => !t.ok);
+    if (droppedCount > 0 && crossedDropped && !verdict.inconclusive.some((r) => r.includes('dropped'))) {
+      verdict.inconclusive.push(`k6 dropped ${droppedCount} iteration(s) (dropped_iterations count==0 crossed)`);
+    }
+    if (verdict.status === 'passed' && verdict.inconclusive.length) verdict.status = 'inconclusive';
+    return {
+      sloId: id,
+      name: slo?.name ?? (dur?.tags.name || id),
+      method: slo?.endpoint.method ?? '',
+      path: slo?.endpoint.path ?? '',
+      profile,
+      ...(plan ? { load: plan.load } : {}),
+      budgets,
+      status: verdict.status,
+      verdict,
+      measurement,
+      baselineWritten: [],
+      engine: 'k6',
+      startedAt: new Date().toISOString(),
+      durationMs: s.testRunDurationMs ?? 0,
+    } satisfies BudgetResult;
+  });
+}

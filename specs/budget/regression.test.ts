@@ -1,0 +1,205 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  type BaselineFile,
+  BudgetError,
+  compareRounds,
+  defineSlo,
+  histogramPercentileUs,
+  measureSlo,
+  type RoundMetrics,
+  readBaseline,
+} from '../../plugins/budget/index.ts';
+import { regressionLines } from '../../plugins/budget/render.ts';
+import { startServer } from './servers.ts';
+
+const round = (p95Ms: number, over: Partial<RoundMetrics> = {}): RoundMetrics => ({
+  n: 400,
+  requests: 400,
+  errors: 0,
+  errorRate: 0,
+  rps: 100,
+  p50Us: p95Ms * 500,
+  p95Us: p95Ms * 1000,
+  p99Us: p95Ms * 1500,
+  histogram: '',
+  ...over,
+});
+const opts = { method: 'interleaved' as const, percentiles: [95], throughput: false };
+
+describe('regression statistics', () => {
+  test('identical builds with round-to-round noise: no regression', () => {
+    const base = [10, 11.5, 9.4, 10.8, 10.1].map((v) => round(v));
+    const head = [10.6, 9.8, 11.2, 10.3, 9.7].map((v) => round(v));
+    const r = compareRounds(base, head, opts);
+    expect(r).toMatchObject({ judged: true, regression: false });
+    const p95 = r.comparisons.find((c) => c.key === 'p95Ms');
+    expect(p95?.low).toBeLessThan(15);
+    expect(p95?.regression).toBe(false);
+  });
+
+  test('a clear slowdown whose confidence bound clears +15 % is a regression', () => {
+    const base = [10, 11, 9.5, 10.5, 10.2].map((v) => round(v));
+    const head = [16, 15.2, 17.1, 15.9, 16.4].map((v) => round(v));
+    const r = compareRounds(base, head, opts);
+    expect(r.regression).toBe(true);
+    const p95 = r.comparisons.find((c) => c.key === 'p95Ms');
+    expect(p95?.delta).toBeCloseTo((16 / 10.2 - 1) * 100, 5);
+    expect(p95?.low).toBeGreaterThan(15);
+    expect(regressionLines(r)[0]).toBe('Regression interleaved with the base build (5 base + 5 head rounds):');
+    expect(regressionLines(r)[1]).toMatch(
+      /^ {2}p95Ms \+56\.9 % \(95 % lower bound \+\d+\.\d %, threshold \+15\.0 %\) REGRESSION$/,
+    );
+  });
+
+  test('a +20 % point estimate drowned in noise is only suspected, not called', () => {
+    const base = [10, 14, 8, 12, 9].map((v) => round(v));
+    const head = [12, 16, 9.5, 14.5, 11].map((v) => round(v));
+    const r = compareRounds(base, head, opts);
+    const p95 = r.comparisons.find((c) => c.key === 'p95Ms');
+    expect(p95?.delta).toBeGreaterThan(15);
+    expect(p95).toMatchObject({ regression: false, suspected: true });
+    expect(r.regression).toBe(false);
+  });
+
+  test('error rate is judged in points (+2), throughput as a ratio (−10 %) for closed loops', () => {
+    const base = [0, 0.001, 0, 0.002, 0].map((e) => round(10, { errorRate: e, rps: 500 }));
+    const head = [0.05, 0.06, 0.055, 0.052, 0.058].map((e) => round(10, { errorRate: e, rps: 380 }));
+    const r = compareRounds(base, head, { ...opts, throughput: true });
+    expect(r.comparisons.find((c) => c.key === 'errorRate')).toMatchObject({ regression: true, threshold: 2 });
+    expect(r.comparisons.find((c) => c.key === 'rps')).toMatchObject({ regression: true, threshold: -10 });
+  });
+
+  test('one head round is judged with a prediction interval from the baseline rounds; one round on each side is not', () => {
+    const base = [10, 11, 9.5, 10.5, 10.2].map((v) => round(v));
+    const single = compareRounds(base, [round(20)], { ...opts, method: 'baseline' });
+    expect(single.regression).toBe(true);
+    expect(single.notes).toContain(
+      "one side has a single round: judged with a 95 % prediction interval from the other side's 5 rounds",
+    );
+    // +22.5 % in one round, over rounds that vary ±5 %: the prediction interval's lower bound is
+    // exp(ln 12.5 − mean(ln base) − t(4)·s·√1.2) − 1 = +7.6 %, short of +15 %.
+    const one = compareRounds(base, [round(12.5)], { ...opts, method: 'baseline' });
+    const p95 = one.comparisons.find((c) => c.key === 'p95Ms');
+    expect(p95?.delta).toBeCloseTo(22.55, 1);
+    expect(p95?.low).toBeCloseTo(7.56, 1);
+    expect(p95).toMatchObject({ regression: false, suspected: true });
+    const none = compareRounds([round(10)], [round(20)], { ...opts, method: 'baseline' });
+    expect(none).toMatchObject({ judged: false, regression: false });
+    expect(none.notes[0]).toMatch(
+      /one round on each side gives no estimate of the noise; run ≥ 5 rounds \(SHIPGATE_BUDGET_ROUNDS\)/,
+    );
+  });
+
+  test('percentiles without enough samples per round are not compared', () => {
+    const r = compareRounds([round(10), round(10, { n: 150 })], [round(10), round(10)], {
+      ...opts,
+      percentiles: [95, 99],
+    });
+    expect(r.notes).toContain('p95 not compared: 1 round(s) have fewer than 200 samples');
+    expect(r.notes).toContain('p99 not compared: 4 round(s) have fewer than 1000 samples');
+  });
+});
+
+describe('interleaved base/head rounds against real servers', () => {
+  const slo = defineSlo({
+    id: 'ab',
+    endpoint: { method: 'GET', path: '/ab' },
+    load: { kind: 'rate', rps: 100, duration: '0.5s' },
+    budgets: { p50: 1000 },
+    warmup: '100ms',
+  });
+
+  test('head slower than base by a wide margin: regression, with both builds measured in the same job', async () => {
+    await using base = await startServer({ delayMs: 4 });
+    await using head = await startServer({ delayMs: 14 });
+    const result = await measureSlo(head.url, slo, { base: base.url, rounds: 5, baselineDir: false, log: () => {} });
+    expect(result.status, result.verdict.inconclusive.join('; ')).toBe('passed');
+    expect(result.regression).toMatchObject({
+      method: 'interleaved',
+      judged: true,
+      regression: true,
+      baseRounds: 5,
+      headRounds: 5,
+    });
+    const p50 = result.regression?.comparisons.find((c) => c.key === 'p50Ms');
+    expect(p50?.regression).toBe(true);
+    expect(p50?.low).toBeGreaterThan(15);
+    // Both targets got 5 rounds of 50 requests (plus a warm-up each).
+    expect(base.arrivals.length).toBe(5 * 50 + 10);
+    expect(head.arrivals.length).toBe(5 * 50 + 10);
+    expect(result.base?.rounds).toHaveLength(5);
+  });
+
+  test('the same code as base and head: no regression', async () => {
+    await using a = await startServer({ delayMs: 5 });
+    await using b = await startServer({ delayMs: 5 });
+    const result = await measureSlo(b.url, slo, { base: a.url, rounds: 5, baselineDir: false, log: () => {} });
+    expect(result.regression).toMatchObject({ judged: true, regression: false });
+  });
+});
+
+describe('baseline store', () => {
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'shipgate-baselines-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const slo = defineSlo({
+    id: 'stored',
+    endpoint: { method: 'GET', path: '/stored' },
+    load: { kind: 'burst', vus: 2, duration: '0.4s' },
+    budgets: { p50: 1000 },
+    warmup: 0,
+  });
+
+  test('an update stores 5 rounds with full histograms; a slower head is judged against them', async () => {
+    await using fast = await startServer({ delayMs: 2 });
+    const first = await measureSlo(fast.url, slo, { baselineDir: dir, updateBaseline: true, log: () => {} });
+    expect(first.measurement.rounds).toHaveLength(5);
+    expect(first.regression).toBeUndefined();
+    expect(first.baselineWritten).toContain(path.join(dir, 'stored.json'));
+    const file = readBaseline(dir, 'stored') as BaselineFile;
+    expect(file.entries).toHaveLength(1);
+    const entry = file.entries[0];
+    expect(entry?.rounds).toHaveLength(5);
+    for (const r of entry?.rounds ?? []) {
+      // The stored histogram reproduces the round's percentile within HDR's 0.1 %.
+      expect(Math.abs(histogramPercentileUs(r.histogram, 50) - r.p50Us) / r.p50Us).toBeLessThan(0.002);
+    }
+
+    await using slow = await startServer({ delayMs: 60 });
+    const second = await measureSlo(slow.url, slo, { baselineDir: dir, log: () => {} });
+    expect(second.baseline).toMatchObject({ source: 'store', file: path.join(dir, 'stored.json') });
+    expect(second.regression, JSON.stringify(second.regression)).toMatchObject({
+      method: 'baseline',
+      regression: true,
+      baseRounds: 5,
+      headRounds: 1,
+    });
+    // Not an update: the store is unchanged.
+    expect((readBaseline(dir, 'stored') as BaselineFile).entries).toHaveLength(1);
+  });
+
+  test('a corrupt baseline file is a clear error naming the file and the fix', () => {
+    const bad = mkdtempSync(path.join(tmpdir(), 'shipgate-baselines-bad-'));
+    try {
+      writeFileSync(path.join(bad, 'x.json'), '{"format":"other"}');
+      const err = (() => {
+        try {
+          readBaseline(bad, 'x');
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err).toBeInstanceOf(BudgetError);
+      expect((err as Error).message).toContain(`Baseline file "${path.join(bad, 'x.json')}" has format "other"`);
+      expect((err as Error).message).toContain('SHIPGATE_BASELINE_DIR');
+      expect(readFileSync(path.join(bad, 'x.json'), 'utf8')).toBe('{"format":"other"}');
+    } finally {
+      rmSync(bad, { recursive: true, force: true });
+    }
+  });
+});
