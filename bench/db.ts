@@ -10,7 +10,7 @@
  * Percentiles: nearest-rank on unrounded samples.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -199,7 +199,7 @@ async function runOn(adminUrl: string, major: number): Promise<void> {
   try {
     const scenarios = [
       await measureScenario(adminUrl, major, {
-        name: 'example app (3 migrations)',
+        name: `example app (${readdirSync(path.join(root, 'example/prisma/migrations')).filter((d) => !d.includes('.')).length} migrations)`,
         migrationsDir: path.join(root, 'example/prisma/migrations'),
         tables: 3,
       }),

@@ -1,9 +1,8 @@
-import type { Dispatcher } from 'undici';
 import { Pool } from 'undici';
+import { dispatchOnce } from './dispatch.ts';
 import type { Recorder } from './recorder.ts';
-import { parseServerTimingUs } from './recorder.ts';
 import { arrivalTimesUs } from './schedule.ts';
-import { type GeneratorJob, type GeneratorStats, REQUEST_ERROR, traceIdOf } from './wire.ts';
+import { type GeneratorJob, type GeneratorStats, traceIdOf } from './wire.ts';
 
 /**
  * The open-loop engine: constant and ramping arrival rates.
@@ -63,45 +62,13 @@ export function runOpen(job: GeneratorJob, rec: Recorder, nowUs: () => number): 
       const trace = traceIdOf(job.traceSalt, s);
       inFlight++;
       if (inFlight > maxInFlight) maxInFlight = inFlight;
-      let status = 0;
-      let serverUs = Number.NaN;
-      let settled = false;
-      const settle = (error: number) => {
-        if (settled) return;
-        settled = true;
+      dispatchOnce(pool, req, trace, job.serverTiming, (error, status, serverUs) => {
         const end = nowUs();
         if (end > lastEndUs) lastEndUs = end;
         rec.add(s, scheduledUs, end - scheduledUs, status, serverUs, error, dispatchUs - scheduledUs);
         inFlight--;
         maybeDone();
-      };
-      const handler: Dispatcher.DispatchHandler = {
-        onRequestStart() {},
-        onResponseStart(_controller, statusCode, headers) {
-          status = statusCode;
-          serverUs = parseServerTimingUs(headers['server-timing'], job.serverTiming);
-        },
-        onResponseData() {},
-        onResponseEnd() {
-          settle(REQUEST_ERROR.none);
-        },
-        onResponseError(_controller, err) {
-          settle(classify(err));
-        },
-      };
-      try {
-        pool.dispatch(
-          {
-            method: req.method as Dispatcher.HttpMethod,
-            path: req.path,
-            headers: { ...req.headers, traceparent: `00-${trace}-${trace.slice(16)}-01` },
-            body: req.body ?? null,
-          },
-          handler,
-        );
-      } catch (err) {
-        settle(classify(err));
-      }
+      });
     };
 
     const tick = () => {
@@ -125,14 +92,4 @@ export function runOpen(job: GeneratorJob, rec: Recorder, nowUs: () => number): 
     if (times.length === 0) finish(0);
     else tick();
   });
-}
-
-/** Maps an undici/socket error to a {@link REQUEST_ERROR} code. */
-export function classify(err: unknown): number {
-  const code = String((err as { code?: unknown })?.code ?? '');
-  if (/TIMEOUT/i.test(code)) return REQUEST_ERROR.timeout;
-  if (/ECONNREFUSED|ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED|ENOTFOUND|EHOSTUNREACH/.test(code)) {
-    return REQUEST_ERROR.connection;
-  }
-  return REQUEST_ERROR.other;
 }

@@ -1,10 +1,8 @@
-import type { Dispatcher } from 'undici';
 import { Pool } from 'undici';
-import { classify } from './engine-open.ts';
+import { dispatchOnce } from './dispatch.ts';
 import type { Recorder } from './recorder.ts';
-import { parseServerTimingUs } from './recorder.ts';
 import { vuTargetAt } from './schedule.ts';
-import { type GeneratorJob, type GeneratorStats, REQUEST_ERROR, traceIdOf } from './wire.ts';
+import { type GeneratorJob, type GeneratorStats, traceIdOf } from './wire.ts';
 
 /**
  * The ramping-VU engine (k6's ramping-vus): a closed loop whose number of virtual users follows
@@ -58,48 +56,16 @@ export function runVus(job: GeneratorJob, rec: Recorder, nowUs: () => number): P
       const req = job.requests[(s - 1) % job.requests.length] as (typeof job.requests)[number];
       const trace = traceIdOf(job.traceSalt, s);
       const scheduledUs = nowUs();
-      let status = 0;
-      let serverUs = Number.NaN;
-      let settled = false;
       inFlight++;
       if (inFlight > maxInFlight) maxInFlight = inFlight;
-      const settle = (error: number) => {
-        if (settled) return;
-        settled = true;
+      dispatchOnce(pool, req, trace, job.serverTiming, (error, status, serverUs) => {
         const end = nowUs();
         if (end > lastEndUs) lastEndUs = end;
         rec.add(s, scheduledUs, end - scheduledUs, status, serverUs, error, 0);
         inFlight--;
         if (job.thinkTimeUs > 0) setTimeout(() => iterate(vu), job.thinkTimeUs / 1000);
         else setImmediate(() => iterate(vu));
-      };
-      const handler: Dispatcher.DispatchHandler = {
-        onRequestStart() {},
-        onResponseStart(_c, statusCode, headers) {
-          status = statusCode;
-          serverUs = parseServerTimingUs(headers['server-timing'], job.serverTiming);
-        },
-        onResponseData() {},
-        onResponseEnd() {
-          settle(REQUEST_ERROR.none);
-        },
-        onResponseError(_c, err) {
-          settle(classify(err));
-        },
-      };
-      try {
-        pool.dispatch(
-          {
-            method: req.method as Dispatcher.HttpMethod,
-            path: req.path,
-            headers: { ...req.headers, traceparent: `00-${trace}-${trace.slice(16)}-01` },
-            body: req.body ?? null,
-          },
-          handler,
-        );
-      } catch (err) {
-        settle(classify(err));
-      }
+      });
     };
 
     const control = () => {
