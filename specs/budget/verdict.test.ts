@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { formatMs } from '../../plugins/budget/duration.ts';
 import {
   analyze,
   defineSlo,
@@ -39,7 +40,7 @@ describe('verdicts against real servers', () => {
     const line = headline(result);
     expect(
       line.startsWith(
-        `Budget "GET /slow" p95 ${p95?.value.toFixed(1)} ms exceeds 10.0 ms (n=${n.toLocaleString('en-US')})`,
+        `Budget "GET /slow" p95 ${formatMs(p95?.value ?? Number.NaN)} exceeds 10.0 ms (n=${n.toLocaleString('en-US')})`,
       ),
     ).toBe(true);
     const seen = new Set(srv.arrivals.map((a) => a.traceId));

@@ -12,7 +12,7 @@ import { DEFAULT_SINKS, renderReport, resolveSinks } from '../../plugins/report/
 import { budgetRecord, loadRecord, migrationRecord } from './sample-records.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const schemas = path.resolve(root, '../shared/schemas');
+const schemas = path.join(import.meta.dirname, 'schemas');
 
 function runIn(dir: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
   return new Promise((resolve) => {
