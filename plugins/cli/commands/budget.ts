@@ -10,6 +10,7 @@ import {
   selectSlos,
   toRecord,
 } from '../../budget/index.ts';
+import { progress } from '../../core/progress.ts';
 import { exitCodeFor, parsePolicy, type ShipgateRecord } from '../../report/model.ts';
 import { writeRecords } from '../../report/records.ts';
 
@@ -79,6 +80,8 @@ export default async function budget(argv: string[]): Promise<number> {
   const errors: { source: string; message: string }[] = [];
   const startedAt = new Date().toISOString();
   for (const slo of slos) {
+    // Budget runs take seconds to minutes: a live line on a TTY, plain lines in CI.
+    const shown = progress(`budget "${slo.name}" (${profile ?? 'normal'} profile)`);
     try {
       const result = await measureSlo(url as string, slo, {
         ...(profile ? { profile: profile as ProfileName } : {}),
@@ -86,12 +89,14 @@ export default async function budget(argv: string[]): Promise<number> {
         ...(rounds ? { rounds } : {}),
         ...(values['update-baseline'] ? { updateBaseline: true } : {}),
         ...(values['baseline-dir'] ? { baselineDir: values['baseline-dir'] as string } : {}),
-        log: (line) => process.stderr.write(`shipgate budget: ${line}\n`),
+        log: (line) => shown.update(line),
       });
+      shown.done(result.status);
       process.stdout.write(`${explain(result)}\n\n`);
       records.push(toRecord(result, { suite: ['shipgate budget'], runner: 'budget-cli' }));
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
+      shown.fail(message.split('\n')[0] ?? message);
       process.stderr.write(`shipgate budget: ${slo.id}: ${message}\n`);
       errors.push({ source: `budget ${slo.id}`, message });
     }
