@@ -10,6 +10,7 @@ import {
   selectSlos,
   toRecord,
 } from '../../budget/index.ts';
+import { addServerHistogram, withServerHistogram } from '../../budget/server-histogram.ts';
 import { progress } from '../../core/progress.ts';
 import { exitCodeFor, parsePolicy, type ShipgateRecord } from '../../report/model.ts';
 import { writeRecords } from '../../report/records.ts';
@@ -24,7 +25,7 @@ import { writeRecords } from '../../report/records.ts';
 export const summary = 'measure SLO budgets against a running server; exit 2 violated, 1 regression, 3 inconclusive';
 
 const USAGE =
-  'usage: shipgate budget --url <http://host:port> --slos <file[,file]> [--only id,…] [--profile smoke|normal|stress|soak] [--base-url <url>] [--rounds n] [--update-baseline] [--baseline-dir dir]\n';
+  'usage: shipgate budget --url <http://host:port> --slos <file[,file]> [--only id,…] [--profile smoke|normal|stress|soak] [--base-url <url>] [--rounds n] [--update-baseline] [--baseline-dir dir] [--metrics-url <url>/metrics]\n';
 
 export default async function budget(argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
@@ -40,6 +41,7 @@ export default async function budget(argv: string[]): Promise<number> {
         rounds: { type: 'string' },
         'update-baseline': { type: 'boolean' },
         'baseline-dir': { type: 'string' },
+        'metrics-url': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -56,6 +58,7 @@ export default async function budget(argv: string[]): Promise<number> {
   const slosArg = (values.slos as string | undefined) ?? process.env.SHIPGATE_SLOS;
   if (!url) problems.push('no target: pass --url (or set SHIPGATE_BUDGET_URL)');
   if (!slosArg) problems.push('no SLOs: pass --slos perf/<name>.slo.ts (or set SHIPGATE_SLOS)');
+  const metricsUrl = (values['metrics-url'] as string | undefined) ?? process.env.SHIPGATE_METRICS_URL;
   const profile = values.profile as string | undefined;
   if (profile !== undefined && !(PROFILE_NAMES as readonly string[]).includes(profile)) {
     problems.push(`--profile is "${profile}"; expected ${PROFILE_NAMES.join(', ')}`);
@@ -83,17 +86,28 @@ export default async function budget(argv: string[]): Promise<number> {
     // Budget runs take seconds to minutes: a live line on a TTY, plain lines in CI.
     const shown = progress(`budget "${slo.name}" (${profile ?? 'normal'} profile)`);
     try {
-      const result = await measureSlo(url as string, slo, {
-        ...(profile ? { profile: profile as ProfileName } : {}),
-        ...(values['base-url'] ? { base: values['base-url'] as string } : {}),
-        ...(rounds ? { rounds } : {}),
-        ...(values['update-baseline'] ? { updateBaseline: true } : {}),
-        ...(values['baseline-dir'] ? { baselineDir: values['baseline-dir'] as string } : {}),
-        log: (line) => shown.update(line),
-      });
+      const run = () =>
+        measureSlo(url as string, slo, {
+          ...(profile ? { profile: profile as ProfileName } : {}),
+          ...(values['base-url'] ? { base: values['base-url'] as string } : {}),
+          ...(rounds ? { rounds } : {}),
+          ...(values['update-baseline'] ? { updateBaseline: true } : {}),
+          ...(values['baseline-dir'] ? { baselineDir: values['baseline-dir'] as string } : {}),
+          log: (line) => shown.update(line),
+        });
+      // With the app's /metrics, the server's own histogram is reported next to client time.
+      const { value: result, server } = metricsUrl
+        ? await withServerHistogram(metricsUrl, slo, run)
+        : { value: await run(), server: undefined };
       shown.done(result.status);
       process.stdout.write(`${explain(result)}\n\n`);
-      records.push(toRecord(result, { suite: ['shipgate budget'], runner: 'budget-cli' }));
+      const record = toRecord(result, { suite: ['shipgate budget'], runner: 'budget-cli' });
+      records.push(server ? addServerHistogram(record, server) : record);
+      if (server && !('error' in server)) {
+        process.stdout.write(
+          `  server histogram (${server.n} requests): p50/p95/p99 ${server.p50Ms.toFixed(1)} / ${server.p95Ms.toFixed(1)} / ${server.p99Ms.toFixed(1)} ms\n\n`,
+        );
+      }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       shown.fail(message.split('\n')[0] ?? message);
