@@ -51,3 +51,24 @@ export function reportProblems(subject: string, problems: readonly string[]): vo
     `Invalid ${subject} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
   );
 }
+
+/**
+ * Validates a `down()` fault for any injector: an optional duration and a mode from `modes`
+ * (the first is the default). Throws with every problem at once; returns the mode.
+ */
+export function checkDownFault<M extends string>(
+  name: string,
+  fault: { ms?: number; mode?: string },
+  modes: readonly [M, ...M[]],
+): M {
+  const problems: string[] = [];
+  checkNumber(problems, 'down ms', fault.ms, { optional: true });
+  const mode = (fault.mode ?? modes[0]) as M;
+  if (!modes.includes(mode)) {
+    problems.push(
+      `mode must be ${modes.slice(0, -1).join(', ')} or ${modes.at(-1)} (got ${JSON.stringify(fault.mode)})`,
+    );
+  }
+  reportProblems(`down fault on "${name}"`, problems);
+  return mode;
+}

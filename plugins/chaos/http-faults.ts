@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, request, type Server, type ServerRe
 import type { Socket } from 'node:net';
 import { onTeardown } from '../core/cleanup.ts';
 import { debug } from '../core/debug.ts';
-import { assertChaosAllowed, ChaosError, checkNumber, reportProblems } from './guard.ts';
+import { assertChaosAllowed, ChaosError, checkDownFault, checkNumber, reportProblems } from './guard.ts';
 import type { HttpFaultScope, HttpFaults, HttpFaultsOptions, SeenRequest } from './http-faults-types.ts';
 
 export type {
@@ -254,13 +254,7 @@ export async function startHttpFaults(options: HttpFaultsOptions): Promise<HttpF
     },
     async down(opts = {}) {
       assertChaosAllowed(`${name}.down`);
-      const problems: string[] = [];
-      checkNumber(problems, 'down ms', opts.ms, { optional: true });
-      const mode = opts.mode ?? 'refuse';
-      if (!['refuse', 'reset', 'hang'].includes(mode)) {
-        problems.push(`mode must be refuse, reset or hang (got ${JSON.stringify(opts.mode)})`);
-      }
-      reportProblems(`down fault on "${name}"`, problems);
+      const mode = checkDownFault(name, opts, ['refuse', 'reset', 'hang']);
       clearTimeout(upTimer);
       if (downMode === 'refuse' && mode !== 'refuse') await faults.up();
       const wasRefusing = downMode === 'refuse';

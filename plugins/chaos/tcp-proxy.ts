@@ -1,7 +1,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { onTeardown } from '../core/cleanup.ts';
 import { debug } from '../core/debug.ts';
-import { assertChaosAllowed, ChaosError, checkNumber, reportProblems } from './guard.ts';
+import { assertChaosAllowed, ChaosError, checkDownFault, checkNumber, reportProblems } from './guard.ts';
 import { Lane, type Shape } from './lane.ts';
 import type {
   BandwidthFault,
@@ -279,13 +279,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     },
     async down(fault: DownFault = {}) {
       assertChaosAllowed(`${name}.down`);
-      const problems: string[] = [];
-      checkNumber(problems, 'down ms', fault.ms, { optional: true });
-      const mode = fault.mode ?? 'refuse';
-      if (!['refuse', 'reset', 'blackhole'].includes(mode)) {
-        problems.push(`mode must be refuse, reset or blackhole (got ${JSON.stringify(fault.mode)})`);
-      }
-      reportProblems(`down fault on "${name}"`, problems);
+      const mode = checkDownFault(name, fault, ['refuse', 'reset', 'blackhole']);
       clearTimeout(upTimer);
       const wasRefusing = downMode === 'refuse';
       if (downMode && downMode !== mode) await proxy.up();
