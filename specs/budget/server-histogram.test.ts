@@ -92,13 +92,18 @@ test('the server histogram is read around the run and reported next to client ti
   const n = served - before;
   expect(rec.metrics.histServerN).toBe(n);
   expect(n).toBeGreaterThanOrEqual(300);
-  // 20 ms handlers land in the (20, 25] ms bucket; the p95 is interpolated inside it.
-  expect(rec.evidence.serverHistogram.p95BucketMs).toEqual([20, 25]);
-  expect(rec.metrics.histServerP95Ms).toBeGreaterThan(20);
-  expect(rec.metrics.histServerP95Ms).toBeLessThanOrEqual(25);
+  // Handlers take at least 20 ms (more when the machine is busy): the server-side p95 is at
+  // least that, and is interpolated inside the bucket the evidence names.
+  const [lo, hi] = rec.evidence.serverHistogram.p95BucketMs as [number, number];
+  expect(lo).toBeGreaterThanOrEqual(20);
+  expect(rec.metrics.histServerP95Ms).toBeGreaterThan(lo);
+  expect(rec.metrics.histServerP95Ms).toBeLessThanOrEqual(hi);
+  expect(rec.metrics.histServerP50Ms).toBeGreaterThanOrEqual(20);
   expect(rec.evidence.serverHistogram.match).toEqual({ method: 'GET', route: '/slow' });
   expect(rec.metrics.p95Ms).toBeGreaterThanOrEqual(20);
-  expect(run.out).toMatch(/server histogram \(\d+ requests\): p50\/p95\/p99 2\d\.\d \/ 2\d\.\d \/ 2\d\.\d ms/);
+  expect(run.out).toContain(
+    `server histogram (${n} requests): p50/p95/p99 ${rec.metrics.histServerP50Ms.toFixed(1)} / ${rec.metrics.histServerP95Ms.toFixed(1)} / ${rec.metrics.histServerP99Ms.toFixed(1)} ms`,
+  );
 });
 
 test('a metrics URL that does not answer is reported, and the budget is still judged', async () => {
