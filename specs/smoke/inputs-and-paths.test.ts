@@ -192,7 +192,7 @@ describe('migration smoke: inputs, fallbacks and the CLI', { timeout: 60_000 }, 
   test('probes: a blocking index build makes concurrent writes wait (reads pass); CONCURRENTLY blocks neither', async ({
     shipgate,
   }) => {
-    const rows = { orders: 50_000 };
+    const rows = { orders: 200_000 }; // a build long enough (hundreds of ms) that probe writes overlap it
     const blocking = await smokeOn(shipgate, PREFIX, headWith('index-blocking'), { probes: true, rowsPerTable: rows });
     const probe = blocking.files[0]?.probes?.find((p) => p.table === 'orders');
     const hold = blocking.files[0]?.locks.find((l) => l.relation === 'orders')?.holdMs ?? 0;
@@ -202,7 +202,7 @@ describe('migration smoke: inputs, fallbacks and the CLI', { timeout: 60_000 }, 
     // A write issued during the build waits for the ShareLock until the file commits.
     expect(probe?.maxWriteMs).toBeGreaterThanOrEqual(hold * 0.3);
     expect(probe?.writeBlockedMs).toBeGreaterThan(0);
-    expect(findings(blocking, 'locks/blocking-index-build')[0]?.evidence?.rows).toBe(50_000);
+    expect(findings(blocking, 'locks/blocking-index-build')[0]?.evidence?.rows).toBe(200_000);
     // The data is untouched by the probes (their writes roll back).
     expect(checkOf(blocking, 'data').verdict).toBe('SAFE');
 
