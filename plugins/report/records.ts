@@ -4,8 +4,8 @@ import path from 'node:path';
 import type { RecordFile, ShipgateRecord } from './model.ts';
 
 /** Report directory: `SHIPGATE_REPORT_DIR`, default `.shipgate/report` (relative to the cwd). */
-export function reportDir(): string {
-  return path.resolve(process.env.SHIPGATE_REPORT_DIR ?? '.shipgate/report');
+export function reportDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env.SHIPGATE_REPORT_DIR ?? '.shipgate/report');
 }
 
 let commitCache: string | undefined;

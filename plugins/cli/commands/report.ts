@@ -2,6 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { mergeReports } from '../../report/merge.ts';
 import { parsePolicy } from '../../report/model.ts';
+import { reportDir } from '../../report/records.ts';
 import { DEFAULT_SINKS, renderReport, resolveSinks } from '../../report/sinks/index.ts';
 
 /**
@@ -24,12 +25,12 @@ export interface ReportOptions {
 /** Merge and render; returns the exit code of the one policy. */
 export async function report(options: ReportOptions = {}): Promise<number> {
   const env = options.env ?? process.env;
-  const dirs = options.dirs?.length ? options.dirs : [env.SHIPGATE_REPORT_DIR ?? '.shipgate/report'];
+  const dirs = options.dirs?.length ? options.dirs : [reportDir(env)];
   const merged = mergeReports(dirs, { expectShards: options.expectShards });
   const sinkNames = options.sinks ?? (env.SHIPGATE_REPORT_SINKS ? env.SHIPGATE_REPORT_SINKS.split(',') : DEFAULT_SINKS);
   const policy = parsePolicy(options.policy ?? env.SHIPGATE_EXIT_POLICY);
   return renderReport(merged, resolveSinks(sinkNames.map((s) => s.trim()).filter(Boolean)), {
-    outDir: path.resolve(options.outDir ?? dirs[0] ?? '.shipgate/report'),
+    outDir: path.resolve(options.outDir ?? dirs[0] ?? reportDir(env)),
     policy,
     env,
     write: options.write,

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { BrowserNotFoundError, chooseChromium } from '../../playwright/browser.ts';
 import type { ShipgateRecord } from '../../report/model.ts';
-import { writeRecords } from '../../report/records.ts';
+import { reportDir as reportDirOf, writeRecords } from '../../report/records.ts';
 import { bin, root, run } from '../run.ts';
 import generate from './generate.ts';
 import { report } from './report.ts';
@@ -45,7 +45,7 @@ function selectedPhases(env: NodeJS.ProcessEnv, hasFilter: boolean): Phase[] {
 /** Runs the phases and the report; returns the exit code of the one policy. */
 export async function pipeline(vitestArgs: string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
   const fullEnv = { ...process.env, ...env };
-  const reportDir = path.resolve(fullEnv.SHIPGATE_REPORT_DIR ?? '.shipgate/report');
+  const reportDir = reportDirOf(fullEnv);
   rmSync(reportDir, { recursive: true, force: true });
   mkdirSync(reportDir, { recursive: true });
   const phaseEnv = { ...env, SHIPGATE_REPORT_DIR: reportDir };
