@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, statfsSync } from 'node:fs';
+import { chmodSync, existsSync, statfsSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir, userInfo } from 'node:os';
@@ -47,6 +47,23 @@ async function hydrateSymlinks(pkgDir: string): Promise<void> {
       { hint: 'Allow the package install script (pnpm allowBuilds) or make node_modules writable.' },
     );
   }
+}
+
+/**
+ * As root, initdb and postgres run as the "postgres" user, which must be able to reach the
+ * binaries. A project checked out under a 0700 directory (`mktemp -d`, a home dir) blocks it
+ * (EACCES), so grant search permission only (o+x: enter, not list) on the ancestors that lack it.
+ */
+function grantTraversal(dir: string): string[] {
+  const changed: string[] = [];
+  for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) {
+    const st = statSync(d);
+    if ((st.mode & 0o001) === 0) {
+      chmodSync(d, (st.mode & 0o7777) | 0o001);
+      changed.push(d);
+    }
+  }
+  return changed;
 }
 
 /** tmpfs when it is there and has room (a throwaway test cluster needs no durability). */
@@ -147,6 +164,14 @@ export const embeddedProvider: PostgresProvider = {
     await sweepStaleDataDirs();
     const pkgDir = platformPackageDir();
     await hydrateSymlinks(pkgDir);
+    if (isRoot()) {
+      const opened = grantTraversal(path.join(pkgDir, 'native', 'bin'));
+      if (opened.length) {
+        process.stderr.write(
+          `shipgate: embedded: granted search permission (o+x) on ${opened.join(', ')} so the "${USER}" user can run the Postgres binaries\n`,
+        );
+      }
+    }
     const EmbeddedPostgres = await loadCtor();
     const dataDir = await mkdtemp(
       path.join(dataDirParent(options.tmpfs !== false), `${DATA_DIR_PREFIX}${process.pid}-`),
