@@ -40,6 +40,13 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
+    // A flag the command does not know is a usage error (64), not a crash with a stack.
+    if ((err as NodeJS.ErrnoException)?.code?.startsWith('ERR_PARSE_ARGS_')) {
+      const [cmd] = process.argv.slice(2);
+      process.stderr.write(`shipgate ${cmd}: ${(err as Error).message.split('. ')[0]}. See \`shipgate --help\`.\n`);
+      process.exitCode = 64;
+      return;
+    }
     const prefix = err instanceof ShipgateError ? `${err.name} [${err.code}]: ` : '';
     process.stderr.write(`shipgate: ${prefix}${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = 1;

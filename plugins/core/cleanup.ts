@@ -46,6 +46,7 @@ function installSignalHandlers(): void {
     // `once` so a second Ctrl-C during cleanup falls through to Node's default (exit now).
     process.once(signal, () => {
       const exitCode = 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1);
+      process.stderr.write(`shipgate: interrupted by ${signal}; cleaning up, then exiting ${exitCode}\n`);
       const hard = setTimeout(() => process.exit(exitCode), 15_000);
       hard.unref();
       void runTeardowns().finally(() => process.exit(exitCode));

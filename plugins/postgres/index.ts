@@ -64,7 +64,7 @@ export async function selectProvider(options: StartOptions = {}): Promise<Provid
       });
     }
     const provider = await loadProvider(forced);
-    const avail = await provider.available(options);
+    const avail = await provider.available(resolveProviderOptions(options));
     if (!avail.ok) {
       throw new NoProviderError(
         'SHIPGATE_NO_PROVIDER',
@@ -78,7 +78,7 @@ export async function selectProvider(options: StartOptions = {}): Promise<Provid
   }
   if (options.adminUrl || process.env.SHIPGATE_DATABASE_URL) {
     const provider = externalProvider;
-    const avail = await provider.available(options);
+    const avail = await provider.available(resolveProviderOptions(options));
     if (!avail.ok) {
       throw new NoProviderError(
         'SHIPGATE_NO_PROVIDER',
@@ -99,7 +99,7 @@ export async function selectProvider(options: StartOptions = {}): Promise<Provid
       reasons.push(`${name} (${describeError(err)})`);
       continue;
     }
-    const avail = await provider.available(options);
+    const avail = await provider.available(resolveProviderOptions(options));
     trace('%s available: %o', name, avail);
     if (avail.ok) {
       const why = reasons.length ? `; skipped ${reasons.join(', ')}` : '';
@@ -141,5 +141,7 @@ export function resolveProviderOptions(options: ProviderOptions): ProviderOption
     image: options.image ?? process.env.SHIPGATE_PG_IMAGE,
     adminUrl: options.adminUrl ?? process.env.SHIPGATE_DATABASE_URL,
     maxConnections: options.maxConnections ?? (envMax ? Number(envMax) : undefined),
+    version: process.env.SHIPGATE_PG_VERSION || options.version,
+    embeddedDir: process.env.SHIPGATE_EMBEDDED_DIR || options.embeddedDir,
   };
 }

@@ -17,6 +17,10 @@ export interface ProviderOptions {
   tmpfs?: boolean;
   /** Admin URL of an existing server, for the external provider. Env `SHIPGATE_DATABASE_URL`. */
   adminUrl?: string;
+  /** Embedded Postgres version (major, or `major.minor`). Default: the major of the machine's pg_dump; env `SHIPGATE_PG_VERSION`. */
+  version?: string;
+  /** Parent folder of the embedded server's data dir. Default `/dev/shm` when it has room, else the OS temp dir; env `SHIPGATE_EMBEDDED_DIR`. */
+  embeddedDir?: string;
   /** How long a server may take to start, in ms. Default 60_000. */
   startTimeoutMs?: number;
 }
