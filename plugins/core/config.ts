@@ -23,6 +23,8 @@ export interface ShipgateOptions {
     adminUrl?: string;
     /** Default 200; env `SHIPGATE_PG_MAX_CONNECTIONS`. */
     maxConnections?: number;
+    /** Embedded Postgres version (major or `major.minor`). Default: the major of the machine's pg_dump; env `SHIPGATE_PG_VERSION`. */
+    version?: string;
     /** Default true. */
     tmpfs?: boolean;
     /** Default `shipgate`; env `SHIPGATE_DB_PREFIX`. */
