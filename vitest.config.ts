@@ -12,12 +12,11 @@ export default defineConfig({
   test: {
     // Performance budgets run in their own phase (perf/vitest.config.ts), so other tests don't load the CPU.
     include: ['plugins/**/*.test.ts', 'specs/**/*.test.ts', 'example/**/*.test.ts'],
-    exclude: ['**/node_modules/**', 'example/src/generated/**'],
+    exclude: ['**/node_modules/**', 'example/src/generated/**', 'specs/consumer/apps/**'],
     // Each file gets its own database; two cores, so two workers keep both busy.
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     teardownTimeout: 60_000,
-    reporters: ['default', './plugins/vitest/reporter.ts'],
   },
 });

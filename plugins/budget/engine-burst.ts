@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
-import autocannon from 'autocannon';
+import type autocannonType from 'autocannon';
+import { importOptional } from '../core/optional.ts';
 import type { Recorder } from './recorder.ts';
 import { parseServerTimingUs } from './recorder.ts';
 import { type GeneratorJob, type GeneratorStats, REQUEST_ERROR } from './wire.ts';
@@ -54,7 +55,20 @@ function templates(job: GeneratorJob): Template[] {
   });
 }
 
-export function runBurst(job: GeneratorJob, rec: Recorder, nowUs: () => number): Promise<Partial<GeneratorStats>> {
+// autocannon is an optional peer dependency: only SLOs with `load: { kind: 'burst' }` run this engine.
+const loadAutocannon = () =>
+  importOptional(
+    ['autocannon'],
+    'The fixed-concurrency budget engine (burst)',
+    async () => (await import('autocannon')).default,
+  );
+
+export async function runBurst(
+  job: GeneratorJob,
+  rec: Recorder,
+  nowUs: () => number,
+): Promise<Partial<GeneratorStats>> {
+  const autocannon: typeof autocannonType = await loadAutocannon();
   const pool = templates(job);
   // Per-client copies are cached for small pools; large pools copy per request.
   const cacheable = pool.length <= 64;

@@ -1,9 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import { onTeardown } from '../core/cleanup.ts';
+import { ownModule } from '../core/own-files.ts';
 import { BudgetError } from './errors.ts';
 import type { GeneratorJob, GeneratorStats, MainMessage, RequestRecord, WorkerMessage } from './wire.ts';
 
-const WORKER = new URL('./generator-worker.ts', import.meta.url);
+const WORKER = ownModule('./generator-worker.ts', import.meta.url);
 
 /** The load generator: a worker thread that runs jobs one at a time. `await using` stops it. */
 export class Generator implements AsyncDisposable {

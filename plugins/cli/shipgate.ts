@@ -1,17 +1,20 @@
 #!/usr/bin/env node
 import { readdirSync } from 'node:fs';
 import { ShipgateError } from '../core/errors.ts';
+import { isOwnModuleFile, ownExtension } from '../core/own-files.ts';
 
 /**
  * `shipgate <command> [args]`. Each command is one file in ./commands exporting a default
  * `(argv) => Promise<exitCode>` and a one-line `summary`; this file only dispatches.
  */
 const commandsDir = new URL('./commands/', import.meta.url);
+// `.ts` in this repo, `.js` in the installed package.
+const ext = ownExtension(import.meta.url);
 
 function commandNames(): string[] {
   return readdirSync(commandsDir)
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-    .map((f) => f.slice(0, -3))
+    .filter((f) => isOwnModuleFile(f, import.meta.url))
+    .map((f) => f.slice(0, -ext.length))
     .sort();
 }
 
@@ -20,7 +23,9 @@ async function main(argv: string[]): Promise<number> {
   const names = commandNames();
   if (!name || name === '--help' || name === '-h') {
     const lines = await Promise.all(
-      names.map(async (n) => `  ${n.padEnd(10)} ${(await import(new URL(`${n}.ts`, commandsDir).href)).summary ?? ''}`),
+      names.map(
+        async (n) => `  ${n.padEnd(10)} ${(await import(new URL(`${n}${ext}`, commandsDir).href)).summary ?? ''}`,
+      ),
     );
     process.stdout.write(`usage: shipgate <command> [args]\n\n${lines.join('\n')}\n`);
     return name ? 0 : 64;
@@ -29,7 +34,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`shipgate: unknown command "${name}". Known: ${names.join(', ')}.\n`);
     return 64;
   }
-  const command = (await import(new URL(`${name}.ts`, commandsDir).href)) as {
+  const command = (await import(new URL(`${name}${ext}`, commandsDir).href)) as {
     default: (argv: string[]) => Promise<number>;
   };
   return command.default(rest);

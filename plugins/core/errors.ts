@@ -38,6 +38,13 @@ export class MigrationError extends ShipgateError {}
 /** Database lifecycle problems: unreachable server, create/drop failures, capacity. */
 export class DatabaseError extends ShipgateError {}
 
+/**
+ * A package shipgate needs is missing or installed twice: an optional package a feature needs
+ * (code `SHIPGATE_MISSING_PACKAGE`, the message names the feature and the install command), or
+ * two copies of `pg` that cannot share a pool (code `SHIPGATE_PG_COPIES`).
+ */
+export class DependencyError extends ShipgateError {}
+
 /** Replaces the password in a Postgres URL so it can be printed. */
 export function redactUrl(url: string): string {
   try {

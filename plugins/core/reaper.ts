@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ownModulePath } from './own-files.ts';
 
 /**
  * A local Ryuk. Test runners exit hard on signals (Vitest calls process.exit() 1 ms after
@@ -32,7 +32,7 @@ function writeState(): void {
 function ensureReaper(): void {
   if (spawned || process.env.SHIPGATE_REAPER === '0') return;
   spawned = true;
-  const script = fileURLToPath(new URL('./reaper-process.ts', import.meta.url));
+  const script = ownModulePath('./reaper-process.ts', import.meta.url);
   // detached: its own process group, so the Ctrl-C that stops the runner does not stop it.
   const child = spawn(process.execPath, [script, String(process.pid), stateFile], { detached: true, stdio: 'ignore' });
   child.unref();

@@ -10,7 +10,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, existsSync, openSync, readFileSync, statfsSync, statSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,6 +19,7 @@ import pg from 'pg';
 import { onTeardown } from '../core/cleanup.ts';
 import { describeError, ProviderError } from '../core/errors.ts';
 import { freePort } from '../core/net.ts';
+import { packageRoot } from '../core/own-files.ts';
 import { registerReapable } from '../core/reaper.ts';
 import { chooseBinaries, type EmbeddedBinaries, installedBinaries } from './embedded-binaries.ts';
 import type { Availability, PostgresProvider, ProviderOptions, StartedPostgres } from './provider.ts';
@@ -26,10 +27,9 @@ import { readServerInfo } from './server-info.ts';
 
 const DATA_DIR_PREFIX = 'shipgate-pg-';
 const USER = 'postgres';
-const shipgateRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function searchRoots(): string[] {
-  return [...new Set([process.cwd(), shipgateRoot])];
+  return [...new Set([process.cwd(), packageRoot()])];
 }
 
 function choose(options: ProviderOptions) {
@@ -265,10 +265,11 @@ export const embeddedProvider: PostgresProvider = {
     hydrateSymlinks(bins.pkgDir);
     const user = serverUser();
     if (user) {
-      const opened = grantTraversal(bins.binDir);
+      // The binaries and the data dir's parent (SHIPGATE_EMBEDDED_DIR may be a 0700 mkdtemp).
+      const opened = [...new Set([...grantTraversal(bins.binDir), ...grantTraversal(parent)])];
       if (opened.length) {
         process.stderr.write(
-          `shipgate: embedded: granted search permission (o+x) on ${opened.join(', ')} so the "${USER}" user can run the Postgres binaries\n`,
+          `shipgate: embedded: granted search permission (o+x) on ${opened.join(', ')} so the "${USER}" user can run the Postgres binaries and reach its data dir\n`,
         );
       }
     }

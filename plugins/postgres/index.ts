@@ -1,5 +1,6 @@
 import { debug } from '../core/debug.ts';
 import { describeError, NoProviderError, ProviderError } from '../core/errors.ts';
+import { importOptional } from '../core/optional.ts';
 import { embeddedProvider } from './embedded.ts';
 import { externalProvider } from './external.ts';
 import type { PostgresProvider, ProviderName, ProviderOptions, StartedPostgres } from './provider.ts';
@@ -20,7 +21,13 @@ export async function loadProvider(name: ProviderName): Promise<PostgresProvider
     case 'external':
       return externalProvider;
     case 'testcontainers':
-      return (await import('./testcontainers.ts')).testcontainersProvider;
+      return (
+        await importOptional(
+          ['testcontainers', '@testcontainers/postgresql'],
+          'The testcontainers Postgres provider',
+          () => import('./testcontainers.ts'),
+        )
+      ).testcontainersProvider;
   }
 }
 

@@ -190,7 +190,7 @@ describe('testcontainers provider without a Docker engine', () => {
       expect(performance.now() - t0).toBeLessThan(2_000);
       expect(avail).toEqual({
         ok: false,
-        reason: `not applicable, because no Docker engine answers at ${host} (no such socket); start Docker (e.g. \`bash scripts/dockerd.sh start\`) or set SHIPGATE_PROVIDER=embedded`,
+        reason: `not applicable, because no Docker engine answers at ${host} (no such socket); start a Docker engine (or set DOCKER_HOST) or set SHIPGATE_PROVIDER=embedded`,
       });
 
       const err = await testcontainersProvider.start({ image }).catch((e: unknown) => e);

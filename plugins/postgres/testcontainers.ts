@@ -30,7 +30,7 @@ const CODE = 'SHIPGATE_PROVIDER_TESTCONTAINERS';
 const DEFAULT_SOCKET = '/var/run/docker.sock';
 const USER = 'postgres';
 const ENGINE_TIMEOUT_MS = 3_000;
-const FIX_NO_DOCKER = 'start Docker (e.g. `bash scripts/dockerd.sh start`) or set SHIPGATE_PROVIDER=embedded';
+const FIX_NO_DOCKER = 'start a Docker engine (or set DOCKER_HOST) or set SHIPGATE_PROVIDER=embedded';
 
 /** Where shipgate looks for the engine, for messages: DOCKER_HOST, else the default socket. */
 function dockerHostLabel(): string {
@@ -214,9 +214,7 @@ export const testcontainersProvider: PostgresProvider = {
         CODE,
         `Image "${image}" is not in the local Docker engine (${engineLabel(client)}), and shipgate does not pull images.`,
         {
-          hint:
-            'Build the local one with `bash scripts/pg-image/build.sh` and set SHIPGATE_PG_IMAGE=shipgate/postgres:15-bookworm, ' +
-            `or \`docker pull ${image}\` where a registry is reachable, or set SHIPGATE_PG_IMAGE to an image you have.`,
+          hint: `Run \`docker pull ${image}\` where a registry is reachable, or set SHIPGATE_PG_IMAGE (postgres.image) to an image the engine has.`,
         },
       );
     }

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -64,7 +64,7 @@ export async function prismaGenerate(options: PrismaGenerateOptions): Promise<Pr
 
   const prisma = resolvePrisma(cwd, shown);
   const files = await readSchemaFiles(schemaPath, shown);
-  const outputs = generatorOutputs(files);
+  const outputs = generatorOutputs(files, cwd);
   if (outputs.length === 0) {
     throw new PrismaGenerateError(
       `Schema "${shown}" has no generator with an \`output\` path, so shipgate cannot tell where the client goes.`,
@@ -167,7 +167,7 @@ async function readSchemaFiles(schemaPath: string, shown: string): Promise<Schem
   } catch (err) {
     throw new PrismaGenerateError(`Prisma schema "${shown}" not found.`, {
       cause: err,
-      hint: 'Pass the path of schema.prisma relative to `cwd` (e.g. `example/prisma/schema.prisma`).',
+      hint: 'Pass the path of schema.prisma relative to `cwd` (e.g. `prisma/schema.prisma`).',
     });
   }
   const root = paths.length === 1 && paths[0] === schemaPath ? dirname(schemaPath) : schemaPath;
@@ -176,17 +176,35 @@ async function readSchemaFiles(schemaPath: string, shown: string): Promise<Schem
   );
 }
 
-/** Absolute `output` folders of every generator block, resolved against the file that declares them. */
-export function generatorOutputs(files: readonly SchemaFile[]): string[] {
+/**
+ * Absolute `output` folders of every generator block, resolved against the file that declares
+ * them. `prisma-client-js` without an `output` generates into `.prisma/client` next to the
+ * `@prisma/client` package that the project at `cwd` resolves (Prisma's own default).
+ */
+export function generatorOutputs(files: readonly SchemaFile[], cwd?: string): string[] {
   const outputs: string[] = [];
   for (const file of files) {
     const text = file.text.replace(/(^|\s)\/\/.*$/gm, '$1');
     for (const block of text.matchAll(/^\s*generator\s+\w+\s*\{([^}]*)\}/gm)) {
-      const out = /^\s*output\s*=\s*"([^"]+)"/m.exec(block[1] ?? '');
+      const body = block[1] ?? '';
+      const out = /^\s*output\s*=\s*"([^"]+)"/m.exec(body);
       if (out?.[1]) outputs.push(resolve(dirname(file.path), out[1]));
+      else if (cwd && /^\s*provider\s*=\s*"prisma-client-js"/m.test(body)) {
+        const legacy = legacyClientOutput(cwd);
+        if (legacy) outputs.push(legacy);
+      }
     }
   }
   return outputs;
+}
+
+function legacyClientOutput(cwd: string): string | undefined {
+  try {
+    const pkg = realpathSync(createRequire(join(cwd, 'package.json')).resolve('@prisma/client/package.json'));
+    return join(dirname(pkg), '..', '..', '.prisma', 'client');
+  } catch {
+    return undefined;
+  }
 }
 
 function schemaHash(files: readonly SchemaFile[], prismaVersion: string): string {
@@ -379,24 +397,5 @@ async function lock(path: string, timeoutMs: number, shown: string): Promise<() 
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-  }
-}
-
-// `node plugins/prisma/generate.ts example/prisma/schema.prisma [--force]`
-if (import.meta.main) {
-  const args = process.argv.slice(2);
-  const schema = args.find((a) => !a.startsWith('--'));
-  if (!schema) {
-    process.stderr.write('usage: node plugins/prisma/generate.ts <schema.prisma> [--force]\n');
-    process.exit(2);
-  }
-  try {
-    const result = await prismaGenerate({ schema, force: args.includes('--force') });
-    process.stdout.write(`${JSON.stringify(result)}\n`);
-  } catch (err) {
-    process.stderr.write(
-      `${err instanceof ShipgateError ? `${err.code}: ` : ''}${err instanceof Error ? err.message : String(err)}\n`,
-    );
-    process.exit(1);
   }
 }

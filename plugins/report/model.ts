@@ -55,6 +55,8 @@ export interface RecordFile {
   producer: string;
   /** CI shard label, e.g. `2/4` (`SHIPGATE_SHARD`). */
   shard?: string;
+  /** The run that wrote it (`SHIPGATE_RUN_ID`): one `shipgate test`, or one Vitest run. */
+  run?: string;
   /** Git commit (`GITHUB_SHA` or `git rev-parse HEAD`). */
   commit?: string;
   /** Hash of the migrations the run used (the template hash). */

@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RecordFile, ShipgateRecord } from './model.ts';
 
 /** Report directory: `SHIPGATE_REPORT_DIR`, default `.shipgate/report` (relative to the cwd). */
 export function reportDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env.SHIPGATE_REPORT_DIR ?? '.shipgate/report');
+  return path.resolve(env.SHIPGATE_REPORT_DIR || '.shipgate/report');
 }
 
 let commitCache: string | undefined;
@@ -23,6 +23,22 @@ export function currentCommit(): string | undefined {
     }
   }
   return commitCache || undefined;
+}
+
+/**
+ * Starts a report run in this process unless one is under way, i.e. `SHIPGATE_RUN_ID` is set
+ * (by `shipgate test` for all its phases, or by a parent run). Sets it, so workers and child
+ * processes join this run, and returns true: the caller then starts the records clean.
+ */
+export function beginRun(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.SHIPGATE_RUN_ID) return false;
+  env.SHIPGATE_RUN_ID = `${new Date().toISOString().replace(/[-:.]/g, '')}-${process.pid}`;
+  return true;
+}
+
+/** Deletes the record files of earlier runs from `<reportDir>/records/`, so a report never merges stale ones. */
+export function clearRecords(dir: string = reportDir()): void {
+  rmSync(path.join(dir, 'records'), { recursive: true, force: true });
 }
 
 let seq = 0;
@@ -43,6 +59,7 @@ export function writeRecords(
     format: 'shipgate.records/v1',
     producer,
     shard: process.env.SHIPGATE_SHARD,
+    run: process.env.SHIPGATE_RUN_ID,
     commit: currentCommit(),
     schemaVersion: extra.schemaVersion,
     startedAt: extra.startedAt ?? now,

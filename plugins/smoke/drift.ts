@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeError } from '../core/errors.ts';
+import { installCommand } from '../core/optional.ts';
 import { execPrismaCli, prismaEngineAvailable } from '../migrate/prisma.ts';
 
 /** Outcome: the engine's exit code (0 same, 2 differs) and its SQL to close the gap, or why it could not run. */
@@ -101,7 +102,7 @@ async function viaWasm(
   } catch (err) {
     return {
       ok: false,
-      reason: `Prisma's wasm schema engine is not installed (@prisma/schema-engine-wasm, @prisma/adapter-pg): ${describeError(err)}`,
+      reason: `Prisma's wasm schema engine is not installed (@prisma/schema-engine-wasm, @prisma/adapter-pg): ${describeError(err)}; the drift check needs it: install it with \`${installCommand(['@prisma/schema-engine-wasm', '@prisma/adapter-pg'])}\``,
     };
   }
   const panics: string[] = [];

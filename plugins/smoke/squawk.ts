@@ -10,6 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { installCommand } from '../core/optional.ts';
 import { splitSqlStatements } from '../migrate/sql-split.ts';
 import type { CheckResult, Finding } from './types.ts';
 import { checkVerdict } from './verdict.ts';
@@ -80,7 +81,7 @@ export function lintMigrations(
     return {
       ...check([], {}),
       verdict: 'SKIPPED',
-      reason: `${squawk.reason}; install it with \`pnpm add squawk-cli\` (or set squawk: false to skip on purpose)`,
+      reason: `${squawk.reason}; the migration lint needs it: install it with \`${installCommand(['squawk-cli'])}\` (or pass --no-squawk / squawk: false to skip on purpose)`,
     };
   }
   const multi = readable.filter((f) => splitSqlStatements(f.sql as string).length > 1);

@@ -1,26 +1,40 @@
 import path from 'node:path';
 import type { Reporter, TestCase, TestModule, TestRunEndReason, Vitest } from 'vitest/node';
 import type { RecordKind, ShipgateRecord } from '../report/model.ts';
-import { recordId, writeRecords } from '../report/records.ts';
+import { beginRun, clearRecords, recordId, writeRecords } from '../report/records.ts';
+import { measuredByBudget } from './budget-reporter.ts';
 
 /**
  * The Vitest reporter (`shipgate:vitest-reporter`): every test becomes a record in the
  * unified model, written to the report directory when the run ends, together with errors
  * raised outside any test (a file that failed to load, a failing hook, unhandled rejections).
+ * A run started outside `shipgate test` (no `SHIPGATE_RUN_ID`) starts its records clean.
+ * `skipMeasured` (set by the plugin, which also registers the budget reporter) leaves tests
+ * that called `measure()` to their budget records.
  */
 export default class ShipgateVitestReporter implements Reporter {
   private vitest: Vitest | undefined;
   private startedAt = new Date().toISOString();
   private readonly kind: RecordKind;
   private readonly producer: string;
+  private readonly skipMeasured: boolean;
+  private ownsRun = false;
 
-  constructor(options: { kind?: RecordKind; producer?: string } = {}) {
+  constructor(options: { kind?: RecordKind; producer?: string; skipMeasured?: boolean } = {}) {
     this.kind = options.kind ?? 'test';
     this.producer = options.producer ?? 'vitest';
+    this.skipMeasured = options.skipMeasured ?? false;
   }
 
   onInit(vitest: Vitest): void {
     this.vitest = vitest;
+    this.startedAt = new Date().toISOString();
+    this.ownsRun = beginRun();
+  }
+
+  onTestRunStart(): void {
+    // Before any worker writes a budget record; in watch mode, before each rerun.
+    if (this.ownsRun) clearRecords();
     this.startedAt = new Date().toISOString();
   }
 
@@ -65,7 +79,7 @@ export default class ShipgateVitestReporter implements Reporter {
     const errors: { source: string; message: string }[] = [];
     for (const mod of modules) {
       const tests = [...mod.children.allTests()];
-      for (const t of tests) records.push(this.toRecord(t, root));
+      for (const t of tests) if (!(this.skipMeasured && measuredByBudget(t))) records.push(this.toRecord(t, root));
       // A file that failed to load or whose hooks failed has errors outside any test.
       for (const e of mod.errors()) {
         errors.push({ source: `vitest ${path.relative(root, mod.moduleId)}`, message: e.message });

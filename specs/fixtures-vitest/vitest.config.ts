@@ -4,7 +4,10 @@ import { shipgate } from '../../plugins/vitest/plugin.ts';
 // Config for the child Vitest runs that specs/*.test.ts start to observe failures from outside.
 export default defineConfig({
   root: import.meta.dirname,
-  plugins: [shipgate({ migrator: { kind: 'prisma-sql', migrationsDir: '../../example/prisma/migrations' } })],
+  // reporters: false: these runs are observed from outside and must not add records to the parent's report.
+  plugins: [
+    shipgate({ migrator: { kind: 'prisma-sql', migrationsDir: '../../example/prisma/migrations' }, reporters: false }),
+  ],
   test: {
     include: ['*.fixture.ts'],
     maxWorkers: 1,

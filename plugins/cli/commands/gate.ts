@@ -1,12 +1,23 @@
+import { printHelp, wantsHelp } from '../run.ts';
 import { pipeline } from './test.ts';
 
-/** `shipgate gate`: the example app's gate, on embedded Postgres unless SHIPGATE_PROVIDER says otherwise. */
-export const summary = "the example app's gate (embedded Postgres by default)";
+/**
+ * `shipgate gate [vitest filter…]`: the project's whole gate, every phase, in one report run.
+ * `shipgate test` with a filter runs only the unit phase; the gate always runs unit, budgets and
+ * E2E (each when its config exists), the filter narrowing the unit phase only.
+ */
+export const summary =
+  'every phase of the gate (unit, budgets, E2E) even with a test filter; one report, one exit code';
 
-export default function gate(argv: string[]): Promise<number> {
-  return pipeline(['example', ...argv], {
-    SHIPGATE_PROVIDER: process.env.SHIPGATE_PROVIDER ?? 'embedded',
-    // The gate is the example's tests plus its budgets and E2E flows, despite the test filter.
-    SHIPGATE_PHASES: process.env.SHIPGATE_PHASES ?? 'unit,budgets,e2e',
-  });
+const USAGE = `usage: shipgate gate [vitest filter…]
+
+Runs every phase of \`shipgate test\` (generate, unit, budgets, e2e, report), each when its config
+exists in the project, even when a test filter is given: the filter narrows the unit phase only.
+  SHIPGATE_PHASES=unit,budgets,e2e   phases to run (default: all three)
+exit: by the one policy (SHIPGATE_EXIT_POLICY): 0 passed, 2 failed or error, 1 regression, 3 inconclusive
+`;
+
+export default async function gate(argv: string[]): Promise<number> {
+  if (wantsHelp(argv)) return printHelp(USAGE);
+  return pipeline(argv, { SHIPGATE_PHASES: process.env.SHIPGATE_PHASES ?? 'unit,budgets,e2e' });
 }

@@ -14,6 +14,7 @@ import {
 import { findK6, generateK6Script, k6Results, parseK6Summary, runK6, testRunManifest } from '../../k6/index.ts';
 import { exitCodeFor, parsePolicy, type ShipgateRecord } from '../../report/model.ts';
 import { reportDir, writeRecords } from '../../report/records.ts';
+import { wantsHelp } from '../run.ts';
 
 /**
  * `shipgate k6 <generate|run|parse|manifest>`: k6 from the same SLOs.
@@ -67,6 +68,10 @@ function finish(records: ShipgateRecord[], errors: { source: string; message: st
 
 export default async function k6(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === undefined || wantsHelp(argv)) {
+    process.stdout.write(USAGE);
+    return sub === undefined ? 64 : 0;
+  }
   let values: Values;
   let positionals: string[];
   try {

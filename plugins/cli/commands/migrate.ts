@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ShipgateError } from '../../core/errors.ts';
+import { wantsHelp } from '../run.ts';
 
 /** `shipgate migrate deploy|smoke …`. */
 export const summary =
@@ -35,6 +36,10 @@ exit: 0 SAFE or WARN, 2 UNSAFE or FAIL (or a --fail-on match), 1 error, 64 usage
 
 export default async function migrate(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
+  if (wantsHelp(argv)) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   if (sub === 'deploy') return deploy(rest);
   if (sub === 'smoke') return smoke(rest);
   process.stderr.write(USAGE);

@@ -4,6 +4,7 @@ import { mergeReports } from '../../report/merge.ts';
 import { parsePolicy } from '../../report/model.ts';
 import { reportDir } from '../../report/records.ts';
 import { DEFAULT_SINKS, renderReport, resolveSinks } from '../../report/sinks/index.ts';
+import { printHelp, wantsHelp } from '../run.ts';
 
 /**
  * `shipgate report [dir…] [--out dir] [--sinks a,b] [--policy k=v,…] [--expect-shards n]`:
@@ -37,7 +38,19 @@ export async function report(options: ReportOptions = {}): Promise<number> {
   });
 }
 
+const USAGE = `usage: shipgate report [dir…] [--out dir] [--sinks a,b] [--policy k=v,…] [--expect-shards n]
+
+Merges the record files of one or more report directories (default SHIPGATE_REPORT_DIR, or
+.shipgate/report; several for CI shards) and renders them.
+  --out dir           where the outputs go (default: the first directory)
+  --sinks a,b         ${DEFAULT_SINKS.join(', ')} [SHIPGATE_REPORT_SINKS]
+  --policy k=v,…      exit codes per outcome, e.g. regression=0,flaky=2 [SHIPGATE_EXIT_POLICY]
+  --expect-shards n   fail when fewer than n shards reported
+exit: 0 passed, 2 failed or error, 1 regression, 3 inconclusive (by the policy); 64 usage
+`;
+
 export default async function reportCommand(argv: string[]): Promise<number> {
+  if (wantsHelp(argv)) return printHelp(USAGE);
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { packageVersion } from '../../core/own-files.ts';
 import type { ShipgateRecord } from '../model.ts';
 import type { Sink } from './sink.ts';
 
@@ -10,8 +11,7 @@ import type { Sink } from './sink.ts';
  */
 const SPEC_VERSION = '0.0.0';
 
-const shipgateVersion = (): string =>
-  (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const shipgateVersion = packageVersion;
 
 function ctrfStatus(r: ShipgateRecord): 'passed' | 'failed' | 'skipped' | 'other' {
   if (r.status === 'flaky') return 'passed';
