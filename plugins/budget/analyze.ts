@@ -1,4 +1,5 @@
 import * as hdr from 'hdr-histogram-js';
+import type { HostSample } from './host-load.ts';
 import { type GeneratorStats, REQUEST_ERROR, REQUEST_ERROR_NAMES, type RequestRecord, traceIdOf } from './wire.ts';
 
 /**
@@ -83,6 +84,24 @@ export interface GeneratorHealth {
   /** Open loop: lowest (dispatched + dropped) / planned-time ratio of a round, in requests/s, and its target. */
   achievedRps?: number;
   targetRps?: number;
+  /** How starved of CPU the host was: each figure is the worst round's (see host-load.ts). */
+  host?: HostSample;
+}
+
+/** The worst of each host figure over the rounds. */
+function worstHost(runs: readonly RoundRun[]): HostSample | undefined {
+  let out: HostSample | undefined;
+  const keys = ['runQueue', 'generatorWait', 'serverWait', 'steal', 'lateP99Us'] as const;
+  for (const run of runs) {
+    const h = run.stats.host;
+    if (!h) continue;
+    out ??= { cores: h.cores };
+    for (const k of keys) {
+      const v = h[k];
+      if (v !== undefined && Number.isFinite(v)) out[k] = Math.max(out[k] ?? v, v);
+    }
+  }
+  return out;
 }
 
 /** Everything measured against one target, rounds pooled. */
@@ -256,6 +275,7 @@ export function analyze(runs: readonly RoundRun[], ok: (status: number) => boole
       round: run,
     };
   });
+  const host = worstHost(runs);
   const sorted = Float64Array.from(all).sort();
   const sortedServer = Float64Array.from(server).sort();
   const sortedLag = Float64Array.from(lags).sort();
@@ -281,6 +301,7 @@ export function analyze(runs: readonly RoundRun[], ok: (status: number) => boole
       cpu,
       lagP99Us: percentileSorted(sortedLag, 99) || 0,
       ...(achievedRps === undefined ? {} : { achievedRps, targetRps }),
+      ...(host ? { host } : {}),
     },
     slowest,
     histogram: histogramOf(sorted),

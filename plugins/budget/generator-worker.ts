@@ -3,6 +3,7 @@ import { parentPort } from 'node:worker_threads';
 import { runBurst } from './engine-burst.ts';
 import { runOpen } from './engine-open.ts';
 import { runVus } from './engine-vus.ts';
+import { sampleHost } from './host-load.ts';
 import { Recorder, transferables } from './recorder.ts';
 import type { GeneratorJob, GeneratorStats, MainMessage, WorkerMessage } from './wire.ts';
 
@@ -10,7 +11,8 @@ import type { GeneratorJob, GeneratorStats, MainMessage, WorkerMessage } from '.
  * The load generator's worker thread. It never shares an event loop with the server under
  * test: a stalled server cannot delay the generator's timers or its clock. It runs one job
  * at a time and measures its own event-loop utilisation and thread CPU time, so a saturated
- * generator can be told apart from a slow server.
+ * generator can be told apart from a slow server. It also samples how starved of CPU the
+ * host was over the job (host-load.ts): the run queue, its own CPU wait and timer lateness.
  */
 
 async function runJob(job: GeneratorJob): Promise<{ rec: Recorder; stats: GeneratorStats }> {
@@ -22,8 +24,10 @@ async function runJob(job: GeneratorJob): Promise<{ rec: Recorder; stats: Genera
   const t0 = performance.now();
   const startedAtMonotonicMs = Number(process.hrtime.bigint()) / 1e6;
   const nowUs = () => (performance.now() - t0) * 1000;
+  const host = sampleHost();
   const engine = job.engine === 'open' ? runOpen : job.engine === 'vus' ? runVus : runBurst;
   const partial = await engine(job, rec, nowUs);
+  const hostSample = host.stop(performance.now() - t0);
   const cpu = process.threadCpuUsage(cpu0);
   const elu = performance.eventLoopUtilization(elu0);
   const stats: GeneratorStats = {
@@ -40,6 +44,7 @@ async function runJob(job: GeneratorJob): Promise<{ rec: Recorder; stats: Genera
     elu: elu.utilization,
     cpuUs: cpu.user + cpu.system,
     maxInFlight: partial.maxInFlight ?? 0,
+    host: hostSample,
   };
   return { rec, stats };
 }

@@ -21,6 +21,7 @@ export {
 } from './baseline.ts';
 export { type Duration, formatMs, k6Duration, toMs } from './duration.ts';
 export { BudgetError, SloError } from './errors.ts';
+export { type HostSample, RUN_QUEUE_SAMPLE_MS } from './host-load.ts';
 export { loadSlos, selectSlos } from './loader.ts';
 export { type BudgetResult, type MeasureOptions, measureSlo } from './measure.ts';
 export {
@@ -47,4 +48,12 @@ export {
   type SloDefinition,
 } from './slo.ts';
 export { startTarget, type Target } from './target.ts';
-export { type BudgetCheck, GENERATOR_LIMITS, generatorProblems, judge, type Verdict } from './verdict.ts';
+export {
+  type BudgetCheck,
+  GENERATOR_LIMITS,
+  generatorProblems,
+  HOST_LIMITS,
+  hostStarvation,
+  judge,
+  type Verdict,
+} from './verdict.ts';

@@ -14,6 +14,7 @@ import {
 } from './baseline.ts';
 import { BudgetError } from './errors.ts';
 import { Generator } from './generator.ts';
+import { threadWaitNs } from './host-load.ts';
 import { jobFor, warmupLoad } from './jobs.ts';
 import { budgetPercentiles, profileFromEnv, type RunPlan, resolveRun } from './profiles.ts';
 import { compareRounds, type RegressionReport, type RegressionThresholds } from './regression.ts';
@@ -139,10 +140,18 @@ export async function measureSlo(target: Target, slo: Slo, options: MeasureOptio
     if (base) opened.push(base);
     gen = await Generator.start();
     let offset = 0;
-    const run = async (origin: string, load: ResolvedLoad) => {
-      const { job, used } = jobFor(plan, load, origin, offset);
+    const run = async (t: StartedTarget, load: ResolvedLoad) => {
+      const { job, used } = jobFor(plan, load, t.origin, offset);
       offset += used;
+      // A server in this process runs on this thread (started here, or a URL it listens on):
+      // this thread's CPU wait over the round is the server's. An idle thread barely waits.
+      const wait0 = threadWaitNs();
+      const t0 = performance.now();
       const out = await (gen as Generator).run(job);
+      const wait1 = wait0 === undefined ? undefined : threadWaitNs();
+      if (out.stats.host && wait0 !== undefined && wait1 !== undefined) {
+        out.stats.host.serverWait = (wait1 - wait0) / 1e6 / (performance.now() - t0);
+      }
       return { record: out.record, stats: out.stats, traceSalt: job.traceSalt } satisfies RoundRun;
     };
 
@@ -150,7 +159,7 @@ export async function measureSlo(target: Target, slo: Slo, options: MeasureOptio
     if (warm) {
       for (const t of base ? [base, head] : [head]) {
         say(`${slo.id}: warm-up ${plan.warmupMs} ms against ${t.origin}`);
-        await run(t.origin, warm);
+        await run(t, warm);
       }
     }
     const headRuns: RoundRun[] = [];
@@ -158,7 +167,7 @@ export async function measureSlo(target: Target, slo: Slo, options: MeasureOptio
     const order: ('base' | 'head')[] = base ? interleave(rounds) : Array.from({ length: rounds }, () => 'head');
     for (const [i, side] of order.entries()) {
       const t = side === 'base' ? (base as StartedTarget) : head;
-      const r = await run(t.origin, plan.load);
+      const r = await run(t, plan.load);
       (side === 'base' ? baseRuns : headRuns).push(r);
       say(`${slo.id}: round ${i + 1}/${order.length} (${side}) ${r.record.n} requests`);
     }

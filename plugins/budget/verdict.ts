@@ -17,7 +17,25 @@ import { type RunPlan, requiredSamples } from './profiles.ts';
  *   its actual dispatch (its own lateness removed);
  * - when the generator's event loop was ≥ 90 % busy while it used little CPU, other processes
  *   starved it (an overloaded machine): its response handling may have been delayed too, so a
- *   latency violation is inconclusive.
+ *   latency violation is inconclusive;
+ * - when the host was CPU-starved over a round, measured directly (host-load.ts), a latency or
+ *   throughput violation is inconclusive, whatever its size: queueing behind a starved thread
+ *   can multiply latency (a p95 of 785 ms against 200 ms on a busy 2-core machine, nothing in
+ *   the app changed). Starved means any of {@link HOST_LIMITS}:
+ *   - a thread that takes part in the measurement (the generator's, or the one serving an app in
+ *     this process)
+ *     was runnable but waiting for a CPU ≥ 20 % of a round's wall time (measured on an idle
+ *     2-core machine: about 3 %; one busy loop: ≤ 9 %; two busy loops and a server burning
+ *     10 ms of CPU per request at 50 requests/s: 31 % for the server's thread);
+ *   - the machine's run queue averaged ≥ 1.5 runnable tasks per core over a round (every core
+ *     busy and half as many tasks again waiting; idle: under 0.5 per core, one busy loop on
+ *     2 cores: under 1, the unit phase's two workers next to a busy loop: 1.8 to 4);
+ *   - the hypervisor stole ≥ 10 % of the CPU time.
+ *   Event-loop utilisation misses this: a wake-up delayed by other processes counts as idle
+ *   time, so a mostly idle generator on a starved host looks healthy. A server slowed by its
+ *   own CPU work does not wait for a CPU on an idle machine, so its violation still fails; one
+ *   that by itself keeps every core busy (many database backends burning CPU) reads as
+ *   starvation and is inconclusive, never a pass.
  * A violation measured despite dropped requests still fails: the dropped requests could only
  * have been slower (or failed), so the measured percentile and error rate are lower bounds.
  */
@@ -52,6 +70,38 @@ export interface Verdict {
 
 /** Generator limits (see the module comment). */
 export const GENERATOR_LIMITS = { minRateRatio: 0.95, maxCpu: 0.9, maxElu: 0.9 } as const;
+
+/** Host starvation limits (see the module comment): CPU wait share, run queue per core, steal share. */
+export const HOST_LIMITS = { maxCpuWait: 0.2, maxRunQueuePerCore: 1.5, maxSteal: 0.1 } as const;
+
+const pct = (v: number) => `${(v * 100).toFixed(0)} %`;
+
+/** Why the host was CPU-starved over the rounds (undefined when it was not, or nothing was measured). */
+export function hostStarvation(m: Measurement): string | undefined {
+  const h = m.generator.host;
+  if (!h) return undefined;
+  const over: string[] = [];
+  if (h.serverWait !== undefined && h.serverWait >= HOST_LIMITS.maxCpuWait) {
+    over.push(`the thread serving the in-process app waited for a CPU ${pct(h.serverWait)} of a round`);
+  }
+  if (h.generatorWait !== undefined && h.generatorWait >= HOST_LIMITS.maxCpuWait) {
+    over.push(`the load generator's thread waited for a CPU ${pct(h.generatorWait)} of a round`);
+  }
+  if (h.runQueue !== undefined && h.runQueue >= HOST_LIMITS.maxRunQueuePerCore * h.cores) {
+    over.push(`${h.runQueue.toFixed(1)} tasks were runnable on average on ${h.cores} cores`);
+  }
+  if (h.steal !== undefined && h.steal >= HOST_LIMITS.maxSteal) {
+    over.push(`the hypervisor stole ${pct(h.steal)} of the CPU time`);
+  }
+  if (!over.length) return undefined;
+  const figures = [
+    h.runQueue === undefined ? undefined : `run queue ${h.runQueue.toFixed(1)} on ${h.cores} cores`,
+    h.serverWait === undefined ? undefined : `server CPU wait ${pct(h.serverWait)}`,
+    h.generatorWait === undefined ? undefined : `generator CPU wait ${pct(h.generatorWait)}`,
+    h.lateP99Us === undefined ? undefined : `timer lateness p99 ${formatMs(h.lateP99Us / 1000)}`,
+  ].filter(Boolean);
+  return `the host was CPU-starved: ${over.join('; ')} (limits: CPU wait ${pct(HOST_LIMITS.maxCpuWait)}, run queue ${HOST_LIMITS.maxRunQueuePerCore} per core, steal ${pct(HOST_LIMITS.maxSteal)}; measured ${figures.join(', ')}), so its delays may count as latency`;
+}
 
 /** Reasons the generator invalidates the whole measurement (empty when it does not). */
 export function generatorProblems(m: Measurement): string[] {
@@ -103,7 +153,7 @@ export function judge(
   }
   if (m.requests === 0) inconclusive.push('no request completed, so there is nothing to judge');
 
-  const starvedBy = starved(m);
+  const starvedBy = starved(m) ?? hostStarvation(m);
   const checks: BudgetCheck[] = [];
   for (const p of [50, 95, 99] as const) {
     const limit = plan.budgets[`p${p}`];
@@ -121,7 +171,7 @@ export function judge(
       );
     }
     const generatorsFault = late || (!ok && starvedBy !== undefined);
-    if (!ok && !late && starvedBy && enough && !inconclusive.includes(starvedBy)) inconclusive.push(starvedBy);
+    if (!ok && starvedBy && enough && !inconclusive.includes(starvedBy)) inconclusive.push(starvedBy);
     checks.push({
       key: `p${p}Ms`,
       label: `p${p}`,
@@ -149,14 +199,17 @@ export function judge(
   }
   if (plan.budgets.minRps !== undefined) {
     const limit = plan.budgets.minRps;
+    const ok = okFlags.rps ?? m.rps >= limit;
+    if (!ok && starvedBy && !inconclusive.includes(starvedBy)) inconclusive.push(starvedBy);
     checks.push({
       key: 'rps',
       label: 'throughput',
       value: m.rps,
       limit,
-      ok: okFlags.rps ?? m.rps >= limit,
-      // Dropped requests were never offered to the server, so a low throughput proves nothing.
-      conclusive: generatorOk && m.dropped === 0 && m.requests > 0,
+      ok,
+      // Dropped requests were never offered to the server, so a low throughput proves nothing;
+      // nor does a low throughput on a starved host.
+      conclusive: generatorOk && m.dropped === 0 && m.requests > 0 && starvedBy === undefined,
       n: m.requests,
     });
   }

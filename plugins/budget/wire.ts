@@ -1,3 +1,4 @@
+import type { HostSample } from './host-load.ts';
 import type { RateStage, VuStage } from './schedule.ts';
 
 /**
@@ -85,6 +86,8 @@ export interface GeneratorStats {
   /** The worker thread's CPU time over the job, µs. */
   cpuUs: number;
   maxInFlight: number;
+  /** How starved of CPU the host was over the job (see host-load.ts). */
+  host?: HostSample;
 }
 
 /** Worker → main messages. */

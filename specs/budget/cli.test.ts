@@ -89,6 +89,14 @@ describe('shipgate budget', () => {
       '--only',
       'cli-fail,cli-few',
     ]);
+    // In the unit phase next to another worker the host can be measurably CPU-starved: then the
+    // violation is inconclusive with that reason (verdict.ts), and never a pass.
+    if (records[0]?.status === 'inconclusive') {
+      expect(records[0]?.message).toMatch(/^Budget "GET \/slow" inconclusive: .*the host was CPU-starved: /);
+      expect(records[0]?.budgets?.p95Ms).toMatchObject({ limit: 5, ok: false });
+      expect(code, out).toBe(3);
+      return;
+    }
     expect(code, out).toBe(2);
     expect(records.map((r) => r.status)).toEqual(['failed', 'inconclusive']);
     expect(out).toMatch(

@@ -3,7 +3,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { defineSlo, type SloDefinition } from '../../plugins/budget/index.ts';
+import { defineSlo, hostStarvation, type SloDefinition } from '../../plugins/budget/index.ts';
 import type { RecordFile } from '../../plugins/report/model.ts';
 import { measure } from '../../plugins/vitest/budget.ts';
 import { startServer } from './servers.ts';
@@ -79,6 +79,12 @@ describe('toMeetBudget', () => {
       expect(result).toMeetBudget();
     } catch (err) {
       message = (err as Error).message;
+    }
+    // In the unit phase next to another worker the host can be measurably CPU-starved: then
+    // the violation is inconclusive with that reason (verdict.ts), still not met.
+    if (hostStarvation(result.measurement)) {
+      expect(message).toMatch(/is inconclusive, not a pass:\n {2}- [\s\S]*the host was CPU-starved: /);
+      return;
     }
     expect(message).toMatch(
       /^Budget "GET \/slow" p95 [\d.]+ ms exceeds 5\.00 ms \(n=[\d,]+\); slowest trace ids: [0-9a-f]{32}, [0-9a-f]{32}, [0-9a-f]{32}/,

@@ -111,12 +111,28 @@ describe('interleaved base/head rounds against real servers', () => {
     budgets: { p50: 1000 },
     warmup: '100ms',
   });
+  // Bounds that hold on a loaded 2-core machine. Measured with three busy loops on 2 cores
+  // (and other tests running): a round's p50 rose by up to 6 ms (5.8 → 11.8 ms on a 4 ms
+  // server), the medians over 5 rounds moved by 1.3 ms, and the generator fell to 91–92 % of
+  // its rate, so the verdict became inconclusive though the 1 s budget was met. So the servers'
+  // delays are far apart next to 6 ms (5 vs 40 ms: even a base round 15 ms slower is still 50 %
+  // under the head), the A/A servers are slow enough that 1.3 ms is under 5 % (30 ms), and
+  // the status is passed, or inconclusive for the generator or the host, never failed.
+  const notFailed = (result: Awaited<ReturnType<typeof measureSlo>>) => {
+    expect(result.verdict.checks[0]).toMatchObject({ key: 'p50Ms', ok: true });
+    expect(result.status, result.verdict.inconclusive.join('; ')).not.toBe('failed');
+    if (result.status !== 'passed') {
+      for (const why of result.verdict.inconclusive) {
+        expect(why).toMatch(/^the load generator|^the host was CPU-starved/);
+      }
+    }
+  };
 
   test('head slower than base by a wide margin: regression, with both builds measured in the same job', async () => {
-    await using base = await startServer({ delayMs: 4 });
-    await using head = await startServer({ delayMs: 14 });
+    await using base = await startServer({ delayMs: 5 });
+    await using head = await startServer({ delayMs: 40 });
     const result = await measureSlo(head.url, slo, { base: base.url, rounds: 5, baselineDir: false, log: () => {} });
-    expect(result.status, result.verdict.inconclusive.join('; ')).toBe('passed');
+    notFailed(result);
     expect(result.regression).toMatchObject({
       method: 'interleaved',
       judged: true,
@@ -134,9 +150,10 @@ describe('interleaved base/head rounds against real servers', () => {
   });
 
   test('the same code as base and head: no regression', async () => {
-    await using a = await startServer({ delayMs: 5 });
-    await using b = await startServer({ delayMs: 5 });
+    await using a = await startServer({ delayMs: 30 });
+    await using b = await startServer({ delayMs: 30 });
     const result = await measureSlo(b.url, slo, { base: a.url, rounds: 5, baselineDir: false, log: () => {} });
+    notFailed(result);
     expect(result.regression).toMatchObject({ judged: true, regression: false });
   });
 });

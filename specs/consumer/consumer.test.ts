@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +11,8 @@ import { appInstalls, exec, installApp, lastLine } from './apps.ts';
  * third-party apps outside this repo, then run through their own entry points.
  *   - esm-ts: an ESM TypeScript app, installed with pnpm;
  *   - cjs-express: an Express 4 app in CommonJS JavaScript on Prisma 7 (prisma-client-js,
- *     @prisma/adapter-pg, a 2021 migration), installed with npm.
+ *     @prisma/adapter-pg, a 2021 migration), installed with npm: its fixtures with rollback
+ *     isolation, one budget, `shipgate test`, `shipgate report` and `shipgate migrate smoke`.
  * Each run gets its own embedded data dir parent (SHIPGATE_EMBEDDED_DIR), checked empty after.
  */
 
@@ -154,13 +155,39 @@ describe('a CommonJS Express 4 + Prisma 7 app, installed with npm', () => {
     expect(fail.code, fail.output).toBe(1);
   });
 
-  test('shipgate test: generate, the tests, one report, the summary line last', async () => {
+  test('shipgate test: generate, the tests, the budget phase, one report; shipgate report re-renders it', async () => {
     const r = await exec(bin(dir, 'shipgate'), ['test'], dir, runEnv().env);
     expect(r.code, r.output).toBe(0);
     expect(r.output).toContain('shipgate: phase unit');
-    expect(lastLine(r.output)).toBe('shipgate: 5 passed, 0 failed, 0 skipped');
+    expect(r.output).toContain('shipgate: phase budgets');
+    expect(lastLine(r.output)).toBe('shipgate: 6 passed, 0 failed, 0 skipped');
     for (const f of ['junit.xml', 'ctrf.json', 'summary.md', 'index.html']) {
       expect(readdirSync(path.join(dir, '.shipgate', 'report'))).toContain(f);
+    }
+    const again = await exec(bin(dir, 'shipgate'), ['report', '--sinks', 'console'], dir, runEnv().env);
+    expect(again.code, again.output).toBe(0);
+    expect(lastLine(again.output)).toBe('shipgate: 6 passed, 0 failed, 0 skipped');
+  });
+
+  test('shipgate migrate smoke: a new nullable column is SAFE (0), dropping a column with data UNSAFE (2)', async () => {
+    const base = mkdtempSync(path.join(tmpdir(), 'shipgate-consumer-base-'));
+    made.push(base);
+    cpSync(path.join(dir, 'prisma', 'migrations'), base, { recursive: true });
+    const added = path.join(dir, 'prisma', 'migrations', '20211001000000_user_change');
+    mkdirSync(added);
+    try {
+      for (const [sql, code, verdict] of [
+        ['ALTER TABLE "User" ADD COLUMN "bio" TEXT;', 0, 'SAFE'],
+        ['ALTER TABLE "User" DROP COLUMN "name";', 2, 'UNSAFE'],
+      ] as const) {
+        writeFileSync(path.join(added, 'migration.sql'), `${sql}\n`);
+        const args = ['migrate', 'smoke', '--base', base, '--head', 'prisma/migrations'];
+        const r = await exec(bin(dir, 'shipgate'), args, dir, runEnv().env);
+        expect(r.code, r.output).toBe(code);
+        expect(r.output).toContain(`shipgate migrate smoke: ${verdict} (exit ${code})`);
+      }
+    } finally {
+      rmSync(added, { recursive: true, force: true });
     }
   });
 });

@@ -1,0 +1,114 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { describe, expect, test } from 'vitest';
+import { defineSlo, HOST_LIMITS, measureSlo } from '../plugins/budget/index.ts';
+import { stallEventLoop, startServer } from '../specs/budget/servers.ts';
+
+/**
+ * A budget measured on a CPU-starved host is inconclusive, never failed; on an idle host the
+ * same budget against a truly slow server fails. Real processes, real HTTP on loopback.
+ *
+ * It runs in the budgets phase (perf/vitest.config.ts: one file at a time), not the unit phase:
+ * there two workers share 2 cores and the host measures as starved by itself (run queue 1.8
+ * to 4 per core next to one busy loop), so the control could not be told from starvation.
+ *
+ * The load is fixed (50 requests/s for 5 s, 250 requests plus a 15-request warm-up) and the
+ * profile is pinned, so SHIPGATE_BUDGET_PROFILE=smoke does not change it.
+ */
+
+// The in-process server burns 10 ms of CPU per request: 50 % of a core at 50 requests/s. Idle,
+// its p95 is about 15 ms (measured: 14.9 ms); with two busy loops on the 2 cores it gets about
+// two thirds of a core, requests queue, and p95 rose to 24 ms. The budget sits between.
+const CPU_MS = 12;
+const slo = defineSlo({
+  id: 'starved',
+  name: 'GET /cpu',
+  endpoint: { method: 'GET', path: '/cpu' },
+  load: { kind: 'rate', rps: 50, duration: '5s' },
+  budgets: { p95: 20 },
+  warmup: '300ms',
+});
+const opts = { baselineDir: false as const, log: () => {}, profile: 'normal' as const };
+
+/**
+ * Busy loops holding `n` cores, killed on dispose. Each also exits on its own once this process
+ * is gone (it polls its parent pid), so a crashed spec leaves none behind.
+ */
+async function busyLoops(n: number): Promise<AsyncDisposable & { pids: number[] }> {
+  const code = 'const p=Number(process.argv[1]);for(let i=0;;i++)if((i&0xfffff)===0&&process.ppid!==p)process.exit(0)';
+  const kids: ChildProcess[] = Array.from({ length: n }, () =>
+    spawn(process.execPath, ['-e', code, String(process.pid)], { stdio: 'ignore' }),
+  );
+  await Promise.all(kids.map((k) => new Promise((resolve, reject) => k.once('spawn', resolve).once('error', reject))));
+  // Let the scheduler see them as CPU hogs before the measurement starts.
+  await new Promise((r) => setTimeout(r, 300));
+  return {
+    pids: kids.map((k) => k.pid as number),
+    async [Symbol.asyncDispose]() {
+      await Promise.all(
+        kids.map(
+          (k) =>
+            new Promise<void>((resolve) => {
+              if (k.exitCode !== null || k.signalCode !== null) return resolve();
+              k.once('exit', () => resolve());
+              k.kill('SIGKILL');
+            }),
+        ),
+      );
+    },
+  };
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('a budget on a CPU-starved host', () => {
+  test('two busy loops holding the cores make a violation inconclusive, with the measured figures', async () => {
+    let pids: number[] = [];
+    {
+      await using loops = await busyLoops(2);
+      pids = loops.pids;
+      await using srv = await startServer({ onArrival: () => stallEventLoop(CPU_MS) });
+      const result = await measureSlo(srv.url, slo, opts);
+      const host = result.measurement.generator.host;
+      const why = result.verdict.inconclusive.join('; ');
+      expect(result.status, why).toBe('inconclusive');
+      expect(result.measurement.n).toBe(250);
+      // The starvation did push p95 over the budget: this is the failure it must not report.
+      expect(result.verdict.checks[0]).toMatchObject({ key: 'p95Ms', ok: false, conclusive: false, limit: 20 });
+      expect(result.verdict.inconclusive).toContainEqual(
+        expect.stringMatching(
+          /^the host was CPU-starved: .*\(limits: CPU wait 20 %, run queue 1\.5 per core, steal 10 %; measured run queue \d+\.\d on \d+ cores, server CPU wait \d+ %, generator CPU wait \d+ %, timer lateness p99 [\d.]+ ms\), so its delays may count as latency$/,
+        ),
+      );
+      // The sampler saw the two busy loops: they are runnable all the time.
+      expect(host?.cores).toBe(availableParallelism());
+      expect(host?.runQueue ?? 0).toBeGreaterThanOrEqual(1.8);
+      // Starved by the rule's own measure (one of its limits crossed), not by some other reason.
+      const crossed =
+        (host?.serverWait ?? 0) >= HOST_LIMITS.maxCpuWait ||
+        (host?.generatorWait ?? 0) >= HOST_LIMITS.maxCpuWait ||
+        (host?.runQueue ?? 0) >= HOST_LIMITS.maxRunQueuePerCore * (host?.cores ?? 1);
+      expect(crossed, JSON.stringify(host)).toBe(true);
+      console.log(`starved: ${why}`);
+    }
+    for (const pid of pids) expect(alive(pid), `busy loop ${pid} left behind`).toBe(false);
+  }, 20_000);
+
+  test('control: the same budget against a server that is truly over it, on an idle host, fails', async () => {
+    // Every response waits 30 ms on a timer (no CPU), over the 20 ms budget on any machine.
+    await using srv = await startServer({ delayMs: 30 });
+    const result = await measureSlo(srv.url, slo, opts);
+    const why = result.verdict.inconclusive.join('; ');
+    expect(result.status, `${why} ${JSON.stringify(result.measurement.generator.host)}`).toBe('failed');
+    expect(result.verdict.inconclusive).toEqual([]);
+    expect(result.verdict.checks[0]).toMatchObject({ key: 'p95Ms', ok: false, conclusive: true, limit: 20 });
+    expect(result.verdict.checks[0]?.value).toBeGreaterThan(30);
+  }, 20_000);
+});
