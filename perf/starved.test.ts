@@ -16,16 +16,20 @@ import { stallEventLoop, startServer } from '../specs/budget/servers.ts';
  * profile is pinned, so SHIPGATE_BUDGET_PROFILE=smoke does not change it.
  */
 
-// The in-process server burns 10 ms of CPU per request: 50 % of a core at 50 requests/s. Idle,
-// its p95 is about 15 ms (measured: 14.9 ms); with two busy loops on the 2 cores it gets about
-// two thirds of a core, requests queue, and p95 rose to 24 ms. The budget sits between.
+// The in-process server burns 12 ms of CPU per request, so every response takes ≥ 12 ms and a
+// 10 ms p95 budget is violated on any host: the violation does not depend on how much the busy
+// loops slow it (one run under other load measured p95 under 20 ms despite two loops). What is
+// judged is whether the verdict blames the host: with two busy loops on the 2 cores the run
+// queue and the server's CPU wait cross HOST_LIMITS, so the violation is inconclusive. On an
+// idle host the same server fails this budget conclusively (its delay is its own CPU work).
 const CPU_MS = 12;
+const BUDGET_MS = 10;
 const slo = defineSlo({
   id: 'starved',
   name: 'GET /cpu',
   endpoint: { method: 'GET', path: '/cpu' },
   load: { kind: 'rate', rps: 50, duration: '5s' },
-  budgets: { p95: 20 },
+  budgets: { p95: BUDGET_MS },
   warmup: '300ms',
 });
 const opts = { baselineDir: false as const, log: () => {}, profile: 'normal' as const };
@@ -80,8 +84,8 @@ describe('a budget on a CPU-starved host', () => {
       const why = result.verdict.inconclusive.join('; ');
       expect(result.status, why).toBe('inconclusive');
       expect(result.measurement.n).toBe(250);
-      // The starvation did push p95 over the budget: this is the failure it must not report.
-      expect(result.verdict.checks[0]).toMatchObject({ key: 'p95Ms', ok: false, conclusive: false, limit: 20 });
+      // Over the budget, but not conclusively: this is the failure it must not report.
+      expect(result.verdict.checks[0]).toMatchObject({ key: 'p95Ms', ok: false, conclusive: false, limit: BUDGET_MS });
       expect(result.verdict.inconclusive).toContainEqual(
         expect.stringMatching(
           /^the host was CPU-starved: .*\(limits: CPU wait 20 %, run queue 1\.5 per core, steal 10 %; measured run queue \d+\.\d on \d+ cores, server CPU wait \d+ %, generator CPU wait \d+ %, timer lateness p99 [\d.]+ ms\), so its delays may count as latency$/,
@@ -102,13 +106,13 @@ describe('a budget on a CPU-starved host', () => {
   }, 20_000);
 
   test('control: the same budget against a server that is truly over it, on an idle host, fails', async () => {
-    // Every response waits 30 ms on a timer (no CPU), over the 20 ms budget on any machine.
+    // Every response waits 30 ms on a timer (no CPU), over the budget on any machine.
     await using srv = await startServer({ delayMs: 30 });
     const result = await measureSlo(srv.url, slo, opts);
     const why = result.verdict.inconclusive.join('; ');
     expect(result.status, `${why} ${JSON.stringify(result.measurement.generator.host)}`).toBe('failed');
     expect(result.verdict.inconclusive).toEqual([]);
-    expect(result.verdict.checks[0]).toMatchObject({ key: 'p95Ms', ok: false, conclusive: true, limit: 20 });
+    expect(result.verdict.checks[0]).toMatchObject({ key: 'p95Ms', ok: false, conclusive: true, limit: BUDGET_MS });
     expect(result.verdict.checks[0]?.value).toBeGreaterThan(30);
   }, 20_000);
 });

@@ -5,12 +5,12 @@ import { onTeardown } from './core/cleanup.ts';
 import { loadModuleFunction, type ResolvedOptions } from './core/config.ts';
 import { DatabaseError } from './core/errors.ts';
 import { type Progress, progress } from './core/progress.ts';
-import { registerReapable } from './core/reaper.ts';
 import { createMigrator } from './migrate/index.ts';
 import type { Migrator } from './migrate/migrator.ts';
 import { Databases } from './postgres/databases.ts';
 import { startPostgres } from './postgres/index.ts';
 import type { ProviderName, StartedPostgres } from './postgres/provider.ts';
+import { registerReapable } from './reaper/reaper.ts';
 
 /**
  * One run's database session, shared by the Vitest and Playwright adapters: start one server,

@@ -39,7 +39,9 @@ describe('/api/jobs over a real Postgres', () => {
   test.override({ isolation: 'test' });
 
   test('a run drafts one reply per open ticket, step by step, and sends them', async ({ prisma }) => {
-    const { request, logs } = appWith(prisma, 30);
+    // 400 ms per step: the 202 must be answered before the first step ends, and the early send
+    // must come before the second. 30 ms steps lost that race on a loaded 2-core machine.
+    const { request, logs } = appWith(prisma, 400);
     const agent = await prisma.user.create({ data: { email: 'agent@example.test', name: 'Ada', role: 'agent' } });
     const customer = await prisma.user.create({ data: { email: 'c@example.test', name: 'Cleo Customer' } });
     const tickets = [];

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { onTestFinished } from 'vitest';
 import { describe, expect, test } from '../../fixtures/chaos.ts';
 import { onTeardown } from '../../plugins/core/cleanup.ts';
-import { registerReapable } from '../../plugins/core/reaper.ts';
 import { parsePrometheusText } from '../../plugins/metrics/prometheus.ts';
+import { registerReapable } from '../../plugins/reaper/reaper.ts';
 import { startNotifyProvider } from './notify-upstream.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { ProviderName } from '../postgres/provider.ts';
 import { ConfigError } from './errors.ts';
+
+/** Where the Postgres comes from (plugins/postgres/ implements each). */
+export type ProviderName = 'testcontainers' | 'embedded' | 'external';
 
 /** How tests are isolated from each other. */
 export type Isolation = 'file' | 'test' | 'rollback';

@@ -1,7 +1,7 @@
 import { describe, expect, onTestFinished, test } from 'vitest';
+import { createScratchDatabase, withClient } from '../../specs/support/test-db.ts';
 import { ConfigError, MigrationError, ShipgateError } from '../core/errors.ts';
 import { functionMigrator } from './function.ts';
-import { createScratchDatabase, withClient } from './test-db.ts';
 
 describe('function migrator', () => {
   test('migrates a real database with your function and reports what it returned', async () => {

@@ -3,11 +3,11 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, onTestFinished, test } from 'vitest';
+import { createScratchDatabase, listScratchDatabases, withClient } from '../../specs/support/test-db.ts';
 import { MigrationError } from '../core/errors.ts';
 import { MigrationFailedError } from './migration-failure.ts';
 import type { MigrationFileInfo, MigrationFileResult } from './migrator.ts';
 import { prismaSqlMigrator } from './prisma-sql.ts';
-import { createScratchDatabase, listScratchDatabases, withClient } from './test-db.ts';
 
 const FIXTURES = path.join(import.meta.dirname, '__fixtures__');
 const BASIC = path.join(FIXTURES, 'basic');

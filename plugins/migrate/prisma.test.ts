@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, onTestFinished, test } from 'vitest';
+import { createScratchDatabase, withClient } from '../../specs/support/test-db.ts';
 import { MigrationError } from '../core/errors.ts';
 import { readMigrationsFolder } from './migrations-dir.ts';
 import { execPrismaCli, prismaEngineAvailable, prismaMigrator } from './prisma.ts';
 import { prismaSqlMigrator } from './prisma-sql.ts';
-import { createScratchDatabase, withClient } from './test-db.ts';
 
 const FIXTURES = path.join(import.meta.dirname, '__fixtures__');
 const CLI = path.join(path.dirname(createRequire(import.meta.url).resolve('prisma/package.json')), 'build', 'index.js');

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { onTeardown } from '../core/cleanup.ts';
 import { debug } from '../core/debug.ts';
 import { freePort } from '../core/net.ts';
-import { registerReapable } from '../core/reaper.ts';
+import { registerReapable } from '../reaper/reaper.ts';
 import {
   type AppCommandConfig,
   type AppContext,

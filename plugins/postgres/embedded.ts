@@ -20,7 +20,7 @@ import { onTeardown } from '../core/cleanup.ts';
 import { describeError, ProviderError } from '../core/errors.ts';
 import { freePort } from '../core/net.ts';
 import { packageRoot } from '../core/own-files.ts';
-import { registerReapable } from '../core/reaper.ts';
+import { registerReapable } from '../reaper/reaper.ts';
 import { chooseBinaries, type EmbeddedBinaries, installedBinaries } from './embedded-binaries.ts';
 import type { Availability, PostgresProvider, ProviderOptions, StartedPostgres } from './provider.ts';
 import { readServerInfo } from './server-info.ts';

@@ -5,7 +5,9 @@
  */
 
 /** Names of the built-in providers. */
-export type ProviderName = 'testcontainers' | 'embedded' | 'external';
+export type { ProviderName } from '../core/config.ts';
+
+import type { ProviderName } from '../core/config.ts';
 
 /** Options every provider understands; providers ignore what does not apply to them. */
 export interface ProviderOptions {

@@ -12,7 +12,7 @@ import { type ContainerRuntimeClient, getContainerRuntimeClient, ImageName } fro
 import { getReaperImage } from 'testcontainers/build/reaper/reaper.js';
 import { onTeardown } from '../core/cleanup.ts';
 import { describeError, ProviderError } from '../core/errors.ts';
-import { registerReapable } from '../core/reaper.ts';
+import { registerReapable } from '../reaper/reaper.ts';
 import type { Availability, PostgresProvider, ProviderOptions, StartedPostgres } from './provider.ts';
 import { readServerInfo } from './server-info.ts';
 

@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { inject } from 'vitest';
-import { Databases } from '../postgres/databases.ts';
+import { Databases } from '../../plugins/postgres/databases.ts';
 
 let databases: Databases | undefined;
 const created = new Set<string>();

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ownModulePath } from './own-files.ts';
+import { ownModulePath } from '../core/own-files.ts';
 
 /**
  * A local Ryuk. Test runners exit hard on signals (Vitest calls process.exit() 1 ms after
