@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
+import { envValue } from '../core/settings.ts';
 import type { RoundMetrics } from './analyze.ts';
 import { BudgetError } from './errors.ts';
 import type { RunPlan } from './profiles.ts';
@@ -37,12 +38,12 @@ export interface BaselineFile {
 
 /** Baseline directory: `SHIPGATE_BASELINE_DIR`, default `perf/baselines` (relative to the cwd). */
 export function baselineDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env.SHIPGATE_BASELINE_DIR || 'perf/baselines');
+  return path.resolve(envValue('SHIPGATE_BASELINE_DIR', env) || 'perf/baselines');
 }
 
 /** Entries kept per SLO: `SHIPGATE_BASELINE_KEEP`, default 20. */
 export function baselineKeep(env: NodeJS.ProcessEnv = process.env): number {
-  const n = Number(env.SHIPGATE_BASELINE_KEEP ?? 20);
+  const n = Number(envValue('SHIPGATE_BASELINE_KEEP', env) ?? 20);
   return Number.isInteger(n) && n >= 1 ? n : 20;
 }
 

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { debug } from '../core/debug.ts';
+import { envValue } from '../core/settings.ts';
 import { currentCommit, reportDir } from '../report/records.ts';
 import { analyze, type Measurement, type RoundRun } from './analyze.ts';
 import {
@@ -85,7 +86,7 @@ export interface BudgetResult {
 }
 
 function envRounds(env: NodeJS.ProcessEnv): number | undefined {
-  const raw = env.SHIPGATE_BUDGET_ROUNDS;
+  const raw = envValue('SHIPGATE_BUDGET_ROUNDS', env);
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 100) {
@@ -118,7 +119,7 @@ export async function measureSlo(target: Target, slo: Slo, options: MeasureOptio
   const say = options.log ?? ((line: string) => log(line));
   const profile = options.profile ?? profileFromEnv(env);
   const plan = resolveRun(slo, profile);
-  const update = options.updateBaseline ?? truthy(env.SHIPGATE_BASELINE_UPDATE);
+  const update = options.updateBaseline ?? truthy(envValue('SHIPGATE_BASELINE_UPDATE', env));
   const rounds = Math.max(
     options.rounds ?? envRounds(env) ?? (options.base !== undefined ? 5 : 1),
     options.base !== undefined || update ? 5 : 1,
@@ -192,7 +193,7 @@ export async function measureSlo(target: Target, slo: Slo, options: MeasureOptio
       const entry = pickBaseline(stored, {
         profile,
         loadKey,
-        commit: env.SHIPGATE_BASELINE_COMMIT || undefined,
+        commit: envValue('SHIPGATE_BASELINE_COMMIT', env) || undefined,
         current: commit,
       });
       if (entry) {

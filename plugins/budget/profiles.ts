@@ -1,3 +1,4 @@
+import { envValue } from '../core/settings.ts';
 import { SloError } from './errors.ts';
 import {
   loadDurationMs,
@@ -45,7 +46,7 @@ export interface RunPlan {
 
 /** The profile from `SHIPGATE_BUDGET_PROFILE`, default `normal`; anything else is an error naming the variable. */
 export function profileFromEnv(env: NodeJS.ProcessEnv = process.env): ProfileName {
-  const value = env.SHIPGATE_BUDGET_PROFILE;
+  const value = envValue('SHIPGATE_BUDGET_PROFILE', env);
   if (value === undefined || value === '') return 'normal';
   if (!(PROFILE_NAMES as readonly string[]).includes(value)) {
     throw new SloError('profile', [`SHIPGATE_BUDGET_PROFILE is "${value}"; expected ${PROFILE_NAMES.join(', ')}`]);

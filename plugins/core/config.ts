@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from './errors.ts';
+import { envValue } from './settings.ts';
 
 /** Where the Postgres comes from (plugins/postgres/ implements each). */
 export type ProviderName = 'testcontainers' | 'embedded' | 'external';
@@ -91,6 +92,11 @@ export async function loadModuleFunction<F>(ref: string, root: string, key: stri
 export function resolveOptions(options: ShipgateOptions, root: string, env = process.env): ResolvedOptions {
   const problems: string[] = [];
   const pgOpts = { ...(options.postgres ?? {}) };
+  // The one precedence (settings.ts): the env var over the config key. The provider's own
+  // options (image, adminUrl, maxConnections, version, embeddedDir) get theirs in
+  // resolveProviderOptions, where the provider is picked.
+  const envPrefix = envValue('SHIPGATE_DB_PREFIX', env);
+  if (envPrefix !== undefined) pgOpts.prefix = envPrefix;
   if (pgOpts.provider !== undefined && !PROVIDERS.includes(pgOpts.provider)) {
     problems.push(`postgres.provider is "${pgOpts.provider}"; expected one of ${PROVIDERS.join(', ')}`);
   }
@@ -100,15 +106,15 @@ export function resolveOptions(options: ShipgateOptions, root: string, env = pro
   ) {
     problems.push(`postgres.maxConnections is ${pgOpts.maxConnections}; expected an integer ≥ 10`);
   }
-  const envMax = env.SHIPGATE_PG_MAX_CONNECTIONS;
+  const envMax = envValue('SHIPGATE_PG_MAX_CONNECTIONS', env);
   if (envMax !== undefined && !/^\d+$/.test(envMax)) {
     problems.push(`SHIPGATE_PG_MAX_CONNECTIONS is "${envMax}"; expected an integer`);
   }
 
-  const isolation = (env.SHIPGATE_ISOLATION ?? options.isolation ?? 'file') as Isolation;
+  const isolation = (envValue('SHIPGATE_ISOLATION', env) ?? options.isolation ?? 'file') as Isolation;
   if (!ISOLATIONS.includes(isolation)) {
     problems.push(
-      `${env.SHIPGATE_ISOLATION ? 'SHIPGATE_ISOLATION' : 'isolation'} is "${isolation}"; expected one of ${ISOLATIONS.join(', ')}`,
+      `${envValue('SHIPGATE_ISOLATION', env) ? 'SHIPGATE_ISOLATION' : 'isolation'} is "${isolation}"; expected one of ${ISOLATIONS.join(', ')}`,
     );
   }
   const poolSize = options.poolSize ?? 5;
@@ -117,13 +123,16 @@ export function resolveOptions(options: ShipgateOptions, root: string, env = pro
   }
 
   let migrator: MigratorConfig = options.migrator ?? { kind: 'prisma-sql' };
-  const envKind = env.SHIPGATE_MIGRATOR;
+  const envKind = envValue('SHIPGATE_MIGRATOR', env);
   if (envKind) {
     if (envKind === 'prisma-sql' || envKind === 'prisma') migrator = { ...migrator, kind: envKind } as MigratorConfig;
     else problems.push(`SHIPGATE_MIGRATOR is "${envKind}"; expected prisma-sql or prisma`);
   }
   if (migrator.kind === 'prisma-sql' || migrator.kind === 'prisma') {
-    const dir = path.resolve(root, env.SHIPGATE_MIGRATIONS_DIR ?? migrator.migrationsDir ?? 'prisma/migrations');
+    const dir = path.resolve(
+      root,
+      envValue('SHIPGATE_MIGRATIONS_DIR', env) ?? migrator.migrationsDir ?? 'prisma/migrations',
+    );
     migrator = { ...migrator, migrationsDir: dir };
     if (!existsSync(dir)) {
       problems.push(
@@ -163,6 +172,8 @@ export function resolveOptions(options: ShipgateOptions, root: string, env = pro
     prisma: resolveRef(options.prisma),
     app: resolveRef(options.app),
     keepOnFailure:
-      env.SHIPGATE_KEEP_ON_FAILURE !== undefined ? truthy(env.SHIPGATE_KEEP_ON_FAILURE) : !!options.keepOnFailure,
+      envValue('SHIPGATE_KEEP_ON_FAILURE', env) !== undefined
+        ? truthy(envValue('SHIPGATE_KEEP_ON_FAILURE', env))
+        : !!options.keepOnFailure,
   };
 }

@@ -1,5 +1,6 @@
 /** Migrators: build a database's schema from a project's migrations. Pick one with `createMigrator`. */
 import { ConfigError } from '../core/errors.ts';
+import { envValue } from '../core/settings.ts';
 import { type FunctionMigratorOptions, functionMigrator as makeFunctionMigrator } from './function.ts';
 import type { Migrator } from './migrator.ts';
 import { prismaMigrator as makePrismaMigrator, type PrismaCliOptions } from './prisma.ts';
@@ -51,9 +52,9 @@ const KINDS: readonly MigratorKind[] = ['prisma-sql', 'prisma', 'function'];
 
 /** Builds the migrator `config.kind` names (default `prisma-sql`; env `SHIPGATE_MIGRATOR` overrides it). */
 export function createMigrator(config: MigratorConfig = {}, env: NodeJS.ProcessEnv = process.env): Migrator {
-  const kind = (env.SHIPGATE_MIGRATOR || config.kind || 'prisma-sql') as MigratorKind;
+  const kind = (envValue('SHIPGATE_MIGRATOR', env) || config.kind || 'prisma-sql') as MigratorKind;
   if (!KINDS.includes(kind)) {
-    const source = env.SHIPGATE_MIGRATOR ? 'env SHIPGATE_MIGRATOR' : 'migrator.kind';
+    const source = envValue('SHIPGATE_MIGRATOR', env) ? 'env SHIPGATE_MIGRATOR' : 'migrator.kind';
     throw new ConfigError([`${source} is "${kind}"; expected one of ${KINDS.join(', ')}`]);
   }
   if (kind === 'function') {

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { type Dirent, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { MigrationError } from '../core/errors.ts';
+import { envValue } from '../core/settings.ts';
 
 /** One migration folder. */
 export interface MigrationFolder {
@@ -43,7 +44,8 @@ export function resolveMigrationsDir(
 ): string {
   const cwd = options.cwd ?? process.cwd();
   if (options.migrationsDir) return path.resolve(cwd, options.migrationsDir);
-  if (env.SHIPGATE_MIGRATIONS_DIR) return path.resolve(cwd, env.SHIPGATE_MIGRATIONS_DIR);
+  const fromEnv = envValue('SHIPGATE_MIGRATIONS_DIR', env);
+  if (fromEnv) return path.resolve(cwd, fromEnv);
   if (options.schemaPath) {
     const schema = path.resolve(cwd, options.schemaPath);
     const root = existsSync(schema) && statSync(schema).isDirectory() ? schema : path.dirname(schema);

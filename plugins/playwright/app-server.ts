@@ -1,4 +1,5 @@
 import { ShipgateError } from '../core/errors.ts';
+import { envValue } from '../core/settings.ts';
 import type { ServerLog } from './server-log.ts';
 
 /**
@@ -124,7 +125,7 @@ export function appConfigProblems(app: unknown): string[] {
 
 /** Start-up limit: `readyTimeoutMs`, else `SHIPGATE_APP_READY_TIMEOUT_MS`, else 30 s. */
 export function readyTimeout(config: { readyTimeoutMs?: number }): number {
-  return config.readyTimeoutMs ?? (Number(process.env.SHIPGATE_APP_READY_TIMEOUT_MS) || 30_000);
+  return Number(envValue('SHIPGATE_APP_READY_TIMEOUT_MS')) || config.readyTimeoutMs || 30_000;
 }
 
 /** GETs `url` until it answers 2xx; throws with the last status or error after `deadline`. */

@@ -1,5 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { ShipgateError } from '../core/errors.ts';
+import { envValue } from '../core/settings.ts';
 
 /**
  * Which Chromium the E2E tests launch. Playwright's own browser download needs hosts that
@@ -95,7 +96,7 @@ export function chooseChromium(
 ): ChromiumChoice {
   const env = opts.env ?? process.env;
   const isRoot = opts.isRoot ?? process.getuid?.() === 0;
-  const fromEnv = env[CHROMIUM_ENV]?.trim();
+  const fromEnv = envValue(CHROMIUM_ENV, env)?.trim();
   if (fromEnv) {
     const problem = executable(fromEnv);
     if (problem) {

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { ConfigError, DatabaseError, describeError, redactUrl, ShipgateError } from '../core/errors.ts';
+import { envValue } from '../core/settings.ts';
 import { Databases, type TestDatabase } from '../postgres/databases.ts';
 import { reportDir } from '../report/records.ts';
 import type { SessionRuntime } from '../session.ts';
@@ -21,7 +22,7 @@ export const RUNTIME_ENV = 'SHIPGATE_PLAYWRIGHT_RUNTIME';
 
 /** The session globalSetup started, read from {@link RUNTIME_ENV}; a clear error when there is none. */
 export function runtimeFromEnv(env: NodeJS.ProcessEnv = process.env): SessionRuntime {
-  const json = env[RUNTIME_ENV];
+  const json = envValue(RUNTIME_ENV, env);
   if (!json) {
     throw new ShipgateError(
       'SHIPGATE_NO_SESSION',

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { debug } from '../core/debug.ts';
 import { DatabaseError, describeError, redactUrl } from '../core/errors.ts';
+import { envValue } from '../core/settings.ts';
 import type { Migrator, ProgressFn } from '../migrate/migrator.ts';
 
 /**
@@ -95,7 +96,7 @@ export class Databases {
 
   constructor(adminUrl: string, options: DatabasesOptions) {
     this.adminUrl = adminUrl;
-    this.prefix = options.prefix ?? process.env.SHIPGATE_DB_PREFIX ?? 'shipgate';
+    this.prefix = options.prefix ?? envValue('SHIPGATE_DB_PREFIX') ?? 'shipgate';
     if (!/^[a-z][a-z0-9]{0,15}$/.test(this.prefix)) {
       throw new DatabaseError(
         'SHIPGATE_DB_PREFIX',
@@ -198,7 +199,7 @@ export class Databases {
 
   /** Keeps the newest `keep` templates of this prefix (by last use), drops older ones. */
   private async pruneTemplates(current: string, client: pg.PoolClient): Promise<void> {
-    const keep = Number(process.env.SHIPGATE_KEEP_TEMPLATES ?? 3);
+    const keep = Number(envValue('SHIPGATE_KEEP_TEMPLATES') ?? 3);
     const { rows } = await client.query<{ datname: string; comment: string | null }>(
       `SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname LIKE $1`,
       [`${this.prefix}\\_tpl\\_%`],
@@ -343,7 +344,7 @@ export class Databases {
    * ones older than `keptOlderThanMs`. Default 60 min / 24 h; env `SHIPGATE_SWEEP_AFTER_MINUTES`.
    */
   async sweep(olderThanMs?: number, keptOlderThanMs = 24 * 3_600_000): Promise<string[]> {
-    const after = olderThanMs ?? Number(process.env.SHIPGATE_SWEEP_AFTER_MINUTES ?? 60) * 60_000;
+    const after = olderThanMs ?? Number(envValue('SHIPGATE_SWEEP_AFTER_MINUTES') ?? 60) * 60_000;
     const now = Date.now();
     const stale = (await this.list()).filter(
       (d) =>

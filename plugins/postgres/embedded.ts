@@ -20,6 +20,7 @@ import { onTeardown } from '../core/cleanup.ts';
 import { describeError, ProviderError } from '../core/errors.ts';
 import { freePort } from '../core/net.ts';
 import { packageRoot } from '../core/own-files.ts';
+import { envValue } from '../core/settings.ts';
 import { registerReapable } from '../reaper/reaper.ts';
 import { chooseBinaries, type EmbeddedBinaries, installedBinaries } from './embedded-binaries.ts';
 import type { Availability, PostgresProvider, ProviderOptions, StartedPostgres } from './provider.ts';
@@ -35,7 +36,7 @@ function searchRoots(): string[] {
 function choose(options: ProviderOptions) {
   return chooseBinaries(installedBinaries(searchRoots()), {
     version: options.version,
-    pgDump: process.env.SHIPGATE_PG_DUMP,
+    pgDump: envValue('SHIPGATE_PG_DUMP'),
   });
 }
 

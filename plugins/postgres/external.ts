@@ -1,10 +1,12 @@
 import pg from 'pg';
 import { ConfigError, describeError, ProviderError, redactUrl } from '../core/errors.ts';
+import { envValue } from '../core/settings.ts';
 import type { Availability, PostgresProvider, ProviderOptions, StartedPostgres } from './provider.ts';
 import { readServerInfo } from './server-info.ts';
 
 function adminUrlOf(options: ProviderOptions): string | undefined {
-  return options.adminUrl ?? process.env.SHIPGATE_DATABASE_URL ?? undefined;
+  // An explicit option (already resolved by resolveProviderOptions, env over config) wins here.
+  return options.adminUrl ?? envValue('SHIPGATE_DATABASE_URL');
 }
 
 /** Parses and checks an admin URL; throws a ConfigError naming the value and the env var. */

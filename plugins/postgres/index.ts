@@ -1,6 +1,7 @@
 import { debug } from '../core/debug.ts';
 import { describeError, NoProviderError, ProviderError } from '../core/errors.ts';
 import { importOptional } from '../core/optional.ts';
+import { envValue } from '../core/settings.ts';
 import { embeddedProvider } from './embedded.ts';
 import { externalProvider } from './external.ts';
 import type { PostgresProvider, ProviderName, ProviderOptions, StartedPostgres } from './provider.ts';
@@ -59,8 +60,8 @@ function isProviderName(v: string): v is ProviderName {
 export async function selectProvider(options: StartOptions = {}): Promise<ProviderChoice> {
   const fromConfig = options.provider && options.provider !== 'auto' ? options.provider : undefined;
   const fromEnv =
-    process.env.SHIPGATE_PROVIDER && process.env.SHIPGATE_PROVIDER !== 'auto'
-      ? process.env.SHIPGATE_PROVIDER
+    envValue('SHIPGATE_PROVIDER') && envValue('SHIPGATE_PROVIDER') !== 'auto'
+      ? envValue('SHIPGATE_PROVIDER')
       : undefined;
   const forced = fromConfig ?? fromEnv;
   if (forced !== undefined) {
@@ -83,7 +84,7 @@ export async function selectProvider(options: StartOptions = {}): Promise<Provid
     }
     return { provider, reason: `chosen by ${source}; ${avail.detail}` };
   }
-  if (options.adminUrl || process.env.SHIPGATE_DATABASE_URL) {
+  if (options.adminUrl || envValue('SHIPGATE_DATABASE_URL')) {
     const provider = externalProvider;
     const avail = await provider.available(resolveProviderOptions(options));
     if (!avail.ok) {
@@ -140,15 +141,16 @@ export async function startPostgres(options: StartOptions = {}): Promise<Started
   }
 }
 
-/** Fills provider options from env vars where config left them unset. */
+/** Provider options with the env vars applied over the config keys (core/settings.ts). */
 export function resolveProviderOptions(options: ProviderOptions): ProviderOptions {
-  const envMax = process.env.SHIPGATE_PG_MAX_CONNECTIONS;
+  const envMax = envValue('SHIPGATE_PG_MAX_CONNECTIONS');
   return {
     ...options,
-    image: options.image ?? process.env.SHIPGATE_PG_IMAGE,
-    adminUrl: options.adminUrl ?? process.env.SHIPGATE_DATABASE_URL,
-    maxConnections: options.maxConnections ?? (envMax ? Number(envMax) : undefined),
-    version: process.env.SHIPGATE_PG_VERSION || options.version,
-    embeddedDir: process.env.SHIPGATE_EMBEDDED_DIR || options.embeddedDir,
+    // The one precedence (core/settings.ts): the env var over the config key.
+    image: envValue('SHIPGATE_PG_IMAGE') ?? options.image,
+    adminUrl: envValue('SHIPGATE_DATABASE_URL') ?? options.adminUrl,
+    maxConnections: envMax ? Number(envMax) : options.maxConnections,
+    version: envValue('SHIPGATE_PG_VERSION') ?? options.version,
+    embeddedDir: envValue('SHIPGATE_EMBEDDED_DIR') ?? options.embeddedDir,
   };
 }

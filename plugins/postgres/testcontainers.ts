@@ -12,6 +12,7 @@ import { type ContainerRuntimeClient, getContainerRuntimeClient, ImageName } fro
 import { getReaperImage } from 'testcontainers/build/reaper/reaper.js';
 import { onTeardown } from '../core/cleanup.ts';
 import { describeError, ProviderError } from '../core/errors.ts';
+import { envValue } from '../core/settings.ts';
 import { registerReapable } from '../reaper/reaper.ts';
 import type { Availability, PostgresProvider, ProviderOptions, StartedPostgres } from './provider.ts';
 import { readServerInfo } from './server-info.ts';
@@ -93,7 +94,8 @@ function engineLabel(client: ContainerRuntimeClient): string {
 }
 
 function imageOf(options: ProviderOptions): string {
-  return options.image || process.env.SHIPGATE_PG_IMAGE || DEFAULT_IMAGE;
+  // An explicit option (already resolved by resolveProviderOptions, env over config) wins here.
+  return options.image || envValue('SHIPGATE_PG_IMAGE') || DEFAULT_IMAGE;
 }
 
 function isGone(err: unknown): boolean {

@@ -5,6 +5,7 @@ import { mkdir, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promis
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { ShipgateError } from '../core/errors.ts';
+import { envValue } from '../core/settings.ts';
 
 /** `prisma generate` failed, or could not be run; the message has the schema path, prisma's stderr tail and the fix. */
 export class PrismaGenerateError extends ShipgateError {
@@ -59,8 +60,8 @@ export async function prismaGenerate(options: PrismaGenerateOptions): Promise<Pr
   const cwd = resolve(options.cwd ?? process.cwd());
   const schemaPath = resolve(cwd, options.schema);
   const shown = relative(process.cwd(), schemaPath) || schemaPath;
-  const force = options.force ?? process.env.SHIPGATE_PRISMA_GENERATE_FORCE === '1';
-  const timeoutMs = options.timeoutMs ?? (Number(process.env.SHIPGATE_PRISMA_GENERATE_TIMEOUT_MS) || 120_000);
+  const force = options.force ?? envValue('SHIPGATE_PRISMA_GENERATE_FORCE') === '1';
+  const timeoutMs = options.timeoutMs ?? (Number(envValue('SHIPGATE_PRISMA_GENERATE_TIMEOUT_MS')) || 120_000);
 
   const prisma = resolvePrisma(cwd, shown);
   const files = await readSchemaFiles(schemaPath, shown);

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { envValue } from '../core/settings.ts';
 
 /**
  * Where a project keeps its Prisma schema, found the way Prisma finds it. Ordered strategies,
@@ -27,12 +28,13 @@ export const PRISMA_CONFIG_FILES = [
 /** Finds the Prisma schema of the project at `root`. */
 export function findPrismaSchema(root: string, env: NodeJS.ProcessEnv = process.env): SchemaLocation {
   const tried: string[] = [];
-  if (env.SHIPGATE_PRISMA_SCHEMA) {
-    const file = path.resolve(root, env.SHIPGATE_PRISMA_SCHEMA);
+  const fromEnv = envValue('SHIPGATE_PRISMA_SCHEMA', env);
+  if (fromEnv) {
+    const file = path.resolve(root, fromEnv);
     if (existsSync(file)) return { ok: true, path: file, source: 'SHIPGATE_PRISMA_SCHEMA' };
     return {
       ok: false,
-      reason: `SHIPGATE_PRISMA_SCHEMA is "${env.SHIPGATE_PRISMA_SCHEMA}", but ${file} does not exist`,
+      reason: `SHIPGATE_PRISMA_SCHEMA is "${envValue('SHIPGATE_PRISMA_SCHEMA', env)}", but ${file} does not exist`,
     };
   }
   const config = PRISMA_CONFIG_FILES.map((n) => path.join(root, n)).find((f) => existsSync(f));

@@ -3,6 +3,7 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ownModulePath } from '../core/own-files.ts';
+import { envValue } from '../core/settings.ts';
 
 /**
  * A local Ryuk. Test runners exit hard on signals (Vitest calls process.exit() 1 ms after
@@ -30,7 +31,7 @@ function writeState(): void {
 }
 
 function ensureReaper(): void {
-  if (spawned || process.env.SHIPGATE_REAPER === '0') return;
+  if (spawned || envValue('SHIPGATE_REAPER') === '0') return;
   spawned = true;
   const script = ownModulePath('./reaper-process.ts', import.meta.url);
   // detached: its own process group, so the Ctrl-C that stops the runner does not stop it.

@@ -1,4 +1,5 @@
 import { describeError } from '../core/errors.ts';
+import { envValue } from '../core/settings.ts';
 import type { MergedReport } from './merge.ts';
 import { type Counts, fullName, keyNumbers, worstFirst } from './summary.ts';
 
@@ -31,14 +32,14 @@ export async function sendAlert(
   env: NodeJS.ProcessEnv = process.env,
   timeoutMs = 5_000,
 ): Promise<{ sent: boolean; error?: string }> {
-  const url = env.SHIPGATE_WEBHOOK_URL;
+  const url = envValue('SHIPGATE_WEBHOOK_URL', env);
   if (!url) return { sent: false };
-  if (counts.exitCode === 0 && env.SHIPGATE_ALERT_ON !== 'always') return { sent: false };
+  if (counts.exitCode === 0 && envValue('SHIPGATE_ALERT_ON', env) !== 'always') return { sent: false };
   try {
     const res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(slackPayload(report, counts, env.SHIPGATE_REPORT_URL)),
+      body: JSON.stringify(slackPayload(report, counts, envValue('SHIPGATE_REPORT_URL', env))),
       signal: AbortSignal.timeout(timeoutMs),
     });
     if (!res.ok) return { sent: false, error: `webhook answered HTTP ${res.status} (SHIPGATE_WEBHOOK_URL)` };

@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { envValue } from '../core/settings.ts';
 import type { RecordFile, ShipgateRecord } from './model.ts';
 
 /** Report directory: `SHIPGATE_REPORT_DIR`, default `.shipgate/report` (relative to the cwd). */
 export function reportDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env.SHIPGATE_REPORT_DIR || '.shipgate/report');
+  return path.resolve(envValue('SHIPGATE_REPORT_DIR', env) || '.shipgate/report');
 }
 
 let commitCache: string | undefined;
@@ -31,7 +32,7 @@ export function currentCommit(): string | undefined {
  * processes join this run, and returns true: the caller then starts the records clean.
  */
 export function beginRun(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env.SHIPGATE_RUN_ID) return false;
+  if (envValue('SHIPGATE_RUN_ID', env)) return false;
   env.SHIPGATE_RUN_ID = `${new Date().toISOString().replace(/[-:.]/g, '')}-${process.pid}`;
   return true;
 }
@@ -58,8 +59,8 @@ export function writeRecords(
   const file: RecordFile = {
     format: 'shipgate.records/v1',
     producer,
-    shard: process.env.SHIPGATE_SHARD,
-    run: process.env.SHIPGATE_RUN_ID,
+    shard: envValue('SHIPGATE_SHARD'),
+    run: envValue('SHIPGATE_RUN_ID'),
     commit: currentCommit(),
     schemaVersion: extra.schemaVersion,
     startedAt: extra.startedAt ?? now,

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { ConfigError } from '../core/errors.ts';
+import { envValue } from '../core/settings.ts';
 
 /** Row counts for the `small` (pull requests) and `large` (nightly) seed volumes. */
 export const SEED_VOLUMES = { small: 200, large: 100_000 } as const;
@@ -119,20 +120,23 @@ const SETTING = /^[A-Za-z0-9_+\-/:.]+$/;
 export function resolveSmokeOptions(options: SmokeOptions, env: NodeJS.ProcessEnv = process.env): ResolvedSmokeOptions {
   const problems: string[] = [];
   const cwd = path.resolve(options.cwd ?? process.cwd());
-  const base = options.base ?? env.SHIPGATE_SMOKE_BASE;
+  const base = options.base ?? envValue('SHIPGATE_SMOKE_BASE', env);
   if (!base) problems.push('base is not set: pass a migrations folder or a git ref (--base, env SHIPGATE_SMOKE_BASE)');
-  const head = path.resolve(cwd, options.head ?? env.SHIPGATE_MIGRATIONS_DIR ?? 'prisma/migrations');
+  const head = path.resolve(cwd, options.head ?? envValue('SHIPGATE_MIGRATIONS_DIR', env) ?? 'prisma/migrations');
 
-  const migrator = (env.SHIPGATE_MIGRATOR || options.migrator || 'prisma-sql') as ResolvedSmokeOptions['migrator'];
+  // The one precedence (core/settings.ts): an option (a CLI flag, or the caller's), then the env var, then the default.
+  const migrator = (options.migrator ||
+    envValue('SHIPGATE_MIGRATOR', env) ||
+    'prisma-sql') as ResolvedSmokeOptions['migrator'];
   if (migrator !== 'prisma-sql' && migrator !== 'prisma') {
-    const source = env.SHIPGATE_MIGRATOR ? 'SHIPGATE_MIGRATOR' : 'migrator';
+    const source = options.migrator ? 'migrator' : 'SHIPGATE_MIGRATOR';
     problems.push(`${source} is "${migrator}"; the smoke supports prisma-sql and prisma`);
   }
 
   const settings = {
-    timeZone: env.SHIPGATE_SMOKE_TIMEZONE ?? options.settings?.timeZone ?? 'UTC',
-    lockTimeout: env.SHIPGATE_SMOKE_LOCK_TIMEOUT ?? options.settings?.lockTimeout ?? '5s',
-    statementTimeout: env.SHIPGATE_SMOKE_STATEMENT_TIMEOUT ?? options.settings?.statementTimeout ?? '60s',
+    timeZone: options.settings?.timeZone ?? envValue('SHIPGATE_SMOKE_TIMEZONE', env) ?? 'UTC',
+    lockTimeout: options.settings?.lockTimeout ?? envValue('SHIPGATE_SMOKE_LOCK_TIMEOUT', env) ?? '5s',
+    statementTimeout: options.settings?.statementTimeout ?? envValue('SHIPGATE_SMOKE_STATEMENT_TIMEOUT', env) ?? '60s',
   };
   for (const [key, value] of Object.entries(settings)) {
     if (!SETTING.test(value)) {
@@ -141,11 +145,11 @@ export function resolveSmokeOptions(options: SmokeOptions, env: NodeJS.ProcessEn
   }
 
   let rows: number;
-  const rowsIn = env.SHIPGATE_SMOKE_ROWS ?? options.rows ?? 'small';
+  const rowsIn = options.rows ?? envValue('SHIPGATE_SMOKE_ROWS', env) ?? 'small';
   if (rowsIn === 'small' || rowsIn === 'large') rows = SEED_VOLUMES[rowsIn];
   else rows = Number(rowsIn);
   if (!Number.isInteger(rows) || rows < 0) {
-    const source = env.SHIPGATE_SMOKE_ROWS !== undefined ? 'SHIPGATE_SMOKE_ROWS' : 'rows';
+    const source = options.rows !== undefined ? 'rows' : 'SHIPGATE_SMOKE_ROWS';
     problems.push(`${source} is "${String(rowsIn)}"; expected small, large or a whole number ≥ 0`);
     rows = SEED_VOLUMES.small;
   }
@@ -154,7 +158,7 @@ export function resolveSmokeOptions(options: SmokeOptions, env: NodeJS.ProcessEn
     if (!Number.isInteger(n) || n < 0) problems.push(`rowsPerTable.${table} is ${n}; expected a whole number ≥ 0`);
   }
 
-  const budgetIn = env.SHIPGATE_SMOKE_LOCK_BUDGET_MS ?? options.lockBudgetMs ?? 1000;
+  const budgetIn = options.lockBudgetMs ?? envValue('SHIPGATE_SMOKE_LOCK_BUDGET_MS', env) ?? 1000;
   const lockBudgetMs = Number(budgetIn);
   if (!Number.isFinite(lockBudgetMs) || lockBudgetMs < 0) {
     problems.push(
@@ -188,18 +192,18 @@ export function resolveSmokeOptions(options: SmokeOptions, env: NodeJS.ProcessEn
     schema: options.schema,
     migrator,
     prismaCli: options.prismaCli,
-    adminUrl: options.adminUrl ?? env.SHIPGATE_DATABASE_URL,
+    adminUrl: options.adminUrl ?? envValue('SHIPGATE_DATABASE_URL', env),
     containerId: options.containerId,
     settings,
     seed: options.seed,
     rows,
     rowsPerTable,
     seedValue: options.seedValue ?? 1,
-    failOn: list(env.SHIPGATE_SMOKE_FAIL_ON) ?? options.failOn ?? [],
-    allow: list(env.SHIPGATE_SMOKE_ALLOW) ?? options.allow ?? [],
+    failOn: options.failOn ?? list(envValue('SHIPGATE_SMOKE_FAIL_ON', env)) ?? [],
+    allow: options.allow ?? list(envValue('SHIPGATE_SMOKE_ALLOW', env)) ?? [],
     lockBudgetMs,
-    probes: env.SHIPGATE_SMOKE_PROBES !== undefined ? truthy(env.SHIPGATE_SMOKE_PROBES) : !!options.probes,
-    pgDump: env.SHIPGATE_PG_DUMP ?? options.pgDump ?? 'auto',
+    probes: options.probes !== undefined ? !!options.probes : truthy(envValue('SHIPGATE_SMOKE_PROBES', env)),
+    pgDump: options.pgDump ?? envValue('SHIPGATE_PG_DUMP', env) ?? 'auto',
     squawk,
     sampleIntervalMs,
     prefix,

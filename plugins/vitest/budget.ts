@@ -10,6 +10,7 @@ import {
   type Target,
   toRecord,
 } from '../budget/index.ts';
+import { envValue } from '../core/settings.ts';
 import { writeRecords } from '../report/records.ts';
 
 /**
@@ -63,7 +64,7 @@ export async function measure(
   slo: Slo,
   options: VitestMeasureOptions = {},
 ): Promise<BudgetResult> {
-  const base = options.base ?? (process.env.SHIPGATE_BUDGET_BASE_URL || undefined);
+  const base = envValue('SHIPGATE_BUDGET_BASE_URL') ?? options.base;
   const result = await measureSlo(target as Target, slo, { ...options, ...(base !== undefined ? { base } : {}) });
   if (options.record !== false) {
     const state = expect.getState();

@@ -12,6 +12,7 @@ import {
 } from '../../budget/index.ts';
 import { addServerHistogram, withServerHistogram } from '../../budget/server-histogram.ts';
 import { progress } from '../../core/progress.ts';
+import { envValue } from '../../core/settings.ts';
 import { exitCodeFor, parsePolicy, type ShipgateRecord } from '../../report/model.ts';
 import { writeRecords } from '../../report/records.ts';
 
@@ -54,11 +55,11 @@ export default async function budget(argv: string[]): Promise<number> {
     return 0;
   }
   const problems: string[] = [];
-  const url = (values.url as string | undefined) ?? process.env.SHIPGATE_BUDGET_URL;
-  const slosArg = (values.slos as string | undefined) ?? process.env.SHIPGATE_SLOS;
+  const url = (values.url as string | undefined) ?? envValue('SHIPGATE_BUDGET_URL');
+  const slosArg = (values.slos as string | undefined) ?? envValue('SHIPGATE_SLOS');
   if (!url) problems.push('no target: pass --url (or set SHIPGATE_BUDGET_URL)');
   if (!slosArg) problems.push('no SLOs: pass --slos perf/<name>.slo.ts (or set SHIPGATE_SLOS)');
-  const metricsUrl = (values['metrics-url'] as string | undefined) ?? process.env.SHIPGATE_METRICS_URL;
+  const metricsUrl = (values['metrics-url'] as string | undefined) ?? envValue('SHIPGATE_METRICS_URL');
   const profile = values.profile as string | undefined;
   if (profile !== undefined && !(PROFILE_NAMES as readonly string[]).includes(profile)) {
     problems.push(`--profile is "${profile}"; expected ${PROFILE_NAMES.join(', ')}`);
@@ -116,7 +117,7 @@ export default async function budget(argv: string[]): Promise<number> {
     }
   }
   writeRecords('budget', records, { startedAt, errors });
-  const code = exitCodeFor(records, errors, parsePolicy(process.env.SHIPGATE_EXIT_POLICY));
+  const code = exitCodeFor(records, errors, parsePolicy(envValue('SHIPGATE_EXIT_POLICY')));
   for (const r of records) {
     process.stdout.write(`shipgate budget: ${r.status}${r.regression ? ' (regression)' : ''}  ${r.name}\n`);
   }

@@ -1,3 +1,4 @@
+import { envValue } from '../../core/settings.ts';
 import { printHelp, wantsHelp } from '../run.ts';
 import { pipeline } from './test.ts';
 
@@ -19,5 +20,5 @@ exit: by the one policy (SHIPGATE_EXIT_POLICY): 0 passed, 2 failed or error, 1 r
 
 export default async function gate(argv: string[]): Promise<number> {
   if (wantsHelp(argv)) return printHelp(USAGE);
-  return pipeline(argv, { SHIPGATE_PHASES: process.env.SHIPGATE_PHASES ?? 'unit,budgets,e2e' });
+  return pipeline(argv, { SHIPGATE_PHASES: envValue('SHIPGATE_PHASES') ?? 'unit,budgets,e2e' });
 }

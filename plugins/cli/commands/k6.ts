@@ -11,6 +11,7 @@ import {
   selectSlos,
   toRecord,
 } from '../../budget/index.ts';
+import { envValue } from '../../core/settings.ts';
 import { findK6, generateK6Script, k6Results, parseK6Summary, runK6, testRunManifest } from '../../k6/index.ts';
 import { exitCodeFor, parsePolicy, type ShipgateRecord } from '../../report/model.ts';
 import { reportDir, writeRecords } from '../../report/records.ts';
@@ -40,7 +41,7 @@ function fail(message: string): number {
 }
 
 async function slosFrom(values: Values, required: boolean): Promise<Slo[] | string> {
-  const arg = (values.slos as string | undefined) ?? process.env.SHIPGATE_SLOS;
+  const arg = (values.slos as string | undefined) ?? envValue('SHIPGATE_SLOS');
   if (!arg) return required ? 'no SLOs: pass --slos perf/<name>.slo.ts (or set SHIPGATE_SLOS)' : [];
   try {
     return selectSlos(await loadSlos(arg.split(',')), values.only as string | undefined);
@@ -51,7 +52,7 @@ async function slosFrom(values: Values, required: boolean): Promise<Slo[] | stri
 }
 
 function profileFrom(values: Values): ProfileName | string {
-  const p = (values.profile as string | undefined) ?? process.env.SHIPGATE_BUDGET_PROFILE ?? 'normal';
+  const p = (values.profile as string | undefined) ?? envValue('SHIPGATE_BUDGET_PROFILE') ?? 'normal';
   return (PROFILE_NAMES as readonly string[]).includes(p)
     ? (p as ProfileName)
     : `--profile is "${p}"; expected ${PROFILE_NAMES.join(', ')}`;
@@ -59,7 +60,7 @@ function profileFrom(values: Values): ProfileName | string {
 
 function finish(records: ShipgateRecord[], errors: { source: string; message: string }[], startedAt: string): number {
   writeRecords('k6', records, { startedAt, errors });
-  const code = exitCodeFor(records, errors, parsePolicy(process.env.SHIPGATE_EXIT_POLICY));
+  const code = exitCodeFor(records, errors, parsePolicy(envValue('SHIPGATE_EXIT_POLICY')));
   for (const r of records)
     process.stdout.write(`shipgate k6: ${r.status}${r.regression ? ' (regression)' : ''}  ${r.name}\n`);
   process.stdout.write(`shipgate k6: exit ${code}\n`);
@@ -111,7 +112,7 @@ export default async function k6(argv: string[]): Promise<number> {
   if (sub === 'run') {
     const slos = await slosFrom(values, true);
     if (typeof slos === 'string') return fail(slos);
-    const url = (values.url as string | undefined) ?? process.env.SHIPGATE_BUDGET_URL;
+    const url = (values.url as string | undefined) ?? envValue('SHIPGATE_BUDGET_URL');
     if (!url) return fail('no target: pass --url (or set SHIPGATE_BUDGET_URL)');
     const { binary, reason } = findK6();
     const dir = reportDir();

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ShipgateError } from '../../core/errors.ts';
+import { envValue } from '../../core/settings.ts';
 import { wantsHelp } from '../run.ts';
 
 /** `shipgate migrate deploy|smoke …`. */
@@ -56,7 +57,7 @@ async function deploy(argv: string[]): Promise<number> {
   const { createMigrator } = await import('../../migrate/index.ts');
   const migrator = createMigrator({
     kind: 'prisma-sql',
-    migrationsDir: path.resolve(values.dir ?? process.env.SHIPGATE_MIGRATIONS_DIR ?? 'prisma/migrations'),
+    migrationsDir: path.resolve(values.dir ?? envValue('SHIPGATE_MIGRATIONS_DIR') ?? 'prisma/migrations'),
   });
   const result = await migrator.migrate(url);
   process.stdout.write(
@@ -151,7 +152,7 @@ async function smoke(argv: string[]): Promise<number> {
   writeFileSync(jsonFile, `${JSON.stringify(result, null, 2)}\n`);
   if (!values['no-records']) {
     const { hashMigrations, readMigrationsFolder } = await import('../../migrate/migrations-dir.ts');
-    const headDir = path.resolve(values.head ?? process.env.SHIPGATE_MIGRATIONS_DIR ?? 'prisma/migrations');
+    const headDir = path.resolve(values.head ?? envValue('SHIPGATE_MIGRATIONS_DIR') ?? 'prisma/migrations');
     writeRecords('migrate-smoke', smokeRecords(result), {
       schemaVersion: hashMigrations('prisma-sql', {}, readMigrationsFolder(headDir)),
       startedAt: result.startedAt,

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { envValue } from '../../core/settings.ts';
 import { mergeReports } from '../../report/merge.ts';
 import { parsePolicy } from '../../report/model.ts';
 import { reportDir } from '../../report/records.ts';
@@ -28,8 +29,8 @@ export async function report(options: ReportOptions = {}): Promise<number> {
   const env = options.env ?? process.env;
   const dirs = options.dirs?.length ? options.dirs : [reportDir(env)];
   const merged = mergeReports(dirs, { expectShards: options.expectShards });
-  const sinkNames = options.sinks ?? (env.SHIPGATE_REPORT_SINKS ? env.SHIPGATE_REPORT_SINKS.split(',') : DEFAULT_SINKS);
-  const policy = parsePolicy(options.policy ?? env.SHIPGATE_EXIT_POLICY);
+  const sinkNames = options.sinks ?? envValue('SHIPGATE_REPORT_SINKS', env)?.split(',') ?? DEFAULT_SINKS;
+  const policy = parsePolicy(options.policy ?? envValue('SHIPGATE_EXIT_POLICY', env));
   return renderReport(merged, resolveSinks(sinkNames.map((s) => s.trim()).filter(Boolean)), {
     outDir: path.resolve(options.outDir ?? dirs[0] ?? reportDir(env)),
     policy,

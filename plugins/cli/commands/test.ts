@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { envValue } from '../../core/settings.ts';
 import { BrowserNotFoundError, chooseChromium } from '../../playwright/browser.ts';
 import { outcomeOf, type RecordFile, type ShipgateRecord } from '../../report/model.ts';
 import { reportDir as reportDirOf, writeRecords } from '../../report/records.ts';
@@ -75,7 +76,7 @@ function phaseOutput(dir: string, before: Set<string>): { records: number; expla
 }
 
 function selectedPhases(env: NodeJS.ProcessEnv, hasFilter: boolean): Phase[] {
-  const spec = env.SHIPGATE_PHASES;
+  const spec = envValue('SHIPGATE_PHASES', env);
   if (!spec) return hasFilter ? ['unit'] : [...PHASES];
   const names = spec
     .split(',')

@@ -1,5 +1,6 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { envValue } from '../../core/settings.ts';
 import type { MergedReport } from '../merge.ts';
 import type { ShipgateRecord } from '../model.ts';
 import { type Counts, delta, fullName, keyNumbers, metric, statusLabel, worstFirst } from '../summary.ts';
@@ -169,7 +170,9 @@ export function renderMarkdown(
 export const markdownSink: Sink = {
   name: 'markdown',
   render(report, { outDir, counts, env }) {
-    const link = env.SHIPGATE_REPORT_URL ? `[index.html](${env.SHIPGATE_REPORT_URL})` : undefined;
+    const link = envValue('SHIPGATE_REPORT_URL', env)
+      ? `[index.html](${envValue('SHIPGATE_REPORT_URL', env)})`
+      : undefined;
     const md = renderMarkdown(report, counts, GITHUB_COMMENT_LIMIT, link);
     writeFileSync(path.join(outDir, 'summary.md'), md);
     if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, md);

@@ -24,7 +24,3 @@ describe("rollback isolation: Prisma on shipgate's pool, one pg for both", () =>
     expect(await prisma.user.count({ where: { email: 'carol@example.com' } })).toBe(0);
   });
 });
-
-test('CONSUMER_FAIL=1 makes this run fail', () => {
-  expect(process.env.CONSUMER_FAIL ?? '0').toBe('0');
-});
