@@ -27,6 +27,15 @@ async function exists(shipgate: SessionRuntime, name: string): Promise<boolean> 
 
 const inProcess = { factory: 'example/src/app.ts#createApp', healthPath: '/health' };
 
+/**
+ * Databases a worker of this process with `workerIndex` made (names end `_<pid36>_w<index36>`).
+ * Other files share the prefix and create databases meanwhile, so a total count proves nothing.
+ */
+async function workerDatabases(dbs: Databases, workerIndex: number): Promise<string[]> {
+  const suffix = `_${process.pid.toString(36)}_w${workerIndex.toString(36)}`;
+  return (await dbs.list()).map((d) => d.name).filter((n) => n.endsWith(suffix));
+}
+
 describe('startWorker', () => {
   test('clones the template, starts the app on the clone, records the timings; stop drops the clone', async ({
     shipgate,
@@ -104,7 +113,6 @@ describe('startWorker', () => {
 
   test('bad app config: every problem at once, and no database is created', async ({ shipgate }) => {
     const before = new Databases(shipgate.adminUrl, { prefix: shipgate.prefix, major: shipgate.major });
-    const count = (await before.list()).length;
     const run = startWorker({
       runtime: runtimeOf(shipgate),
       app: { command: '', factory: 'nope', readyTimeoutMs: -1 } as never,
@@ -117,13 +125,12 @@ describe('startWorker', () => {
     await expect(run).rejects.toThrow(
       /4 problems[\s\S]*exactly one of "command" or "factory"[\s\S]*app\.command must be[\s\S]*app\.factory must be "path#export", got "nope"[\s\S]*app\.readyTimeoutMs is -1/,
     );
-    expect((await before.list()).length).toBe(count);
+    expect(await workerDatabases(before, 9)).toEqual([]);
     await before.close();
   });
 
   test('an app that fails to start leaves no database behind', async ({ shipgate }) => {
     const dbs = new Databases(shipgate.adminUrl, { prefix: shipgate.prefix, major: shipgate.major });
-    const count = (await dbs.list()).length;
     const run = startWorker({
       runtime: runtimeOf(shipgate),
       app: { command: ['node', '-e', 'process.exit(2)'] },
@@ -133,7 +140,7 @@ describe('startWorker', () => {
       outDir: out,
     });
     await expect(run).rejects.toThrow('exited with code 2 before it was ready');
-    expect((await dbs.list()).length).toBe(count);
+    expect(await workerDatabases(dbs, 10)).toEqual([]);
     await dbs.close();
   });
 });
