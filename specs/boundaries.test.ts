@@ -11,7 +11,10 @@ import { importsOf } from './support/imports.ts';
  *   2. plugins/core/ is the bottom layer: it imports no other plugins/ folder;
  *   3. the framework-free engine (every plugins/ folder but vitest/, playwright/ and cli/) never
  *      imports the adapters or the CLI;
- *   4. nothing imports a test file, and nothing shipped imports specs/ or this repo's scripts/.
+ *   4. nothing imports a test file, and nothing shipped imports specs/ or this repo's scripts/;
+ *   5. another folder is reached only through its public modules: its index.ts, or a module that
+ *      index.ts re-exports from (so the index is the folder's declared surface). core/, the
+ *      bottom layer of small helpers, is public throughout.
  */
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -97,6 +100,28 @@ describe('import boundaries of the shipped modules', () => {
           ? 'imports what the package does not ship'
           : undefined,
       ),
+    ).toEqual([]);
+  });
+
+  test('another folder is imported only through its public modules (its index.ts and what that re-exports)', () => {
+    const publicOf = new Map<string, Set<string>>();
+    for (const f of files.filter((f) => /^plugins\/[^/]+\/index\.ts$/.test(f))) {
+      const pub = new Set([f]);
+      for (const spec of importsOf(readFileSync(path.join(root, f), 'utf8'))) {
+        if (spec.startsWith('.')) pub.add(path.relative(root, path.resolve(root, path.dirname(f), spec)));
+      }
+      publicOf.set(folderOf(f), pub);
+    }
+    expect(publicOf.size).toBeGreaterThan(8);
+    expect(
+      violations((file, _spec, target) => {
+        if (!target?.startsWith('plugins/') || target.split('/').length < 3) return undefined;
+        const folder = folderOf(target);
+        if (folder === folderOf(file) || folder === 'plugins/core') return undefined;
+        const pub = publicOf.get(folder);
+        if (!pub) return `${folder} has no index.ts to declare its public modules`;
+        return pub.has(target) ? undefined : `deep import of ${target}, which ${folder}/index.ts does not export from`;
+      }),
     ).toEqual([]);
   });
 });

@@ -35,7 +35,9 @@ export {
 } from './profiles.ts';
 export { compareRounds, DEFAULT_THRESHOLDS, type RegressionReport, type RegressionThresholds } from './regression.ts';
 export { describeLoad, explain, headline, type RecordContext, toRecord } from './render.ts';
+export { buildRequests, statusOk } from './requests.ts';
 export { arrivalTimesUs } from './schedule.ts';
+export { addServerHistogram, routeOf, withServerHistogram } from './server-histogram.ts';
 export {
   type Budgets,
   defineSlo,

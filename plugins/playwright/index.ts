@@ -24,6 +24,7 @@ export {
   SYSTEM_CHROMIUM_FLAGS,
   SYSTEM_CHROMIUM_PATHS,
 } from './browser.ts';
+export { configRoot } from './global-setup.ts';
 export { playwrightOptionProblems, type ResetMode, type ShipgatePlaywrightOptions } from './options.ts';
 export { isFailure, type LogEntry, ServerLog, traceIdOf } from './server-log.ts';
 export {

@@ -7,7 +7,9 @@ import { externalProvider } from './external.ts';
 import type { PostgresProvider, ProviderName, ProviderOptions, StartedPostgres } from './provider.ts';
 
 export { Databases, type DatabasesOptions, type Template, type TestDatabase } from './databases.ts';
+export { type Db, openDb, type Queryable } from './db.ts';
 export type { Availability, PostgresProvider, ProviderName, ProviderOptions, StartedPostgres } from './provider.ts';
+export { readServerInfo, type ServerInfo } from './server-info.ts';
 
 const trace = debug('provider');
 

@@ -1,0 +1,2 @@
+/** The detached reaper: what a killed run leaves (servers, containers, databases, app processes) is removed. */
+export { type Reapable, registerReapable } from './reaper.ts';

@@ -1,0 +1,15 @@
+/**
+ * The Vitest adapter's public modules: the plugin, its globalSetup (whose module augmentation
+ * types `inject('shipgate')`), the reporters and the budget matcher.
+ */
+export { default as budgetReporter } from './budget-reporter.ts';
+export { default as globalSetup } from './global-setup.ts';
+export {
+  type Isolation,
+  type MigratorConfig,
+  OPTIONS_KEY,
+  type ShipgateOptions,
+  type ShipgateVitestOptions,
+  shipgate,
+} from './plugin.ts';
+export { default as reporter } from './reporter.ts';
