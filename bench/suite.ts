@@ -78,7 +78,8 @@ async function runSuite(mode: 'idle' | 'loaded'): Promise<Run> {
     let reportAt: number | undefined;
     const child = spawn(process.execPath, [cli, 'test'], {
       cwd: root,
-      env: { ...process.env, SHIPGATE_PROVIDER: 'embedded' },
+      // The repo's schema is example's (package.json's test script sets the same).
+      env: { SHIPGATE_PRISMA_SCHEMA: 'example/prisma/schema.prisma', ...process.env, SHIPGATE_PROVIDER: 'embedded' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const lines = (stream: NodeJS.ReadableStream, echo: NodeJS.WriteStream) => {

@@ -53,6 +53,11 @@ export function appInstalls(): Record<'esm' | 'cjs', Omit<AppInstall, 'manager'>
   };
 }
 
+/** This process's environment without its SHIPGATE_* variables. */
+function ownEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SHIPGATE_')));
+}
+
 export interface Run {
   code: number | null;
   output: string;
@@ -66,7 +71,8 @@ export function exec(cmd: string, args: string[], cwd: string, env: NodeJS.Proce
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       cwd,
-      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', CI: 'true', ...env },
+      // A user's app does not inherit this repo's SHIPGATE_* settings (its schema, report dir, run id).
+      env: { ...ownEnv(), FORCE_COLOR: '0', NO_COLOR: '1', CI: 'true', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -50,6 +50,8 @@ function runEnv(extra: NodeJS.ProcessEnv = {}): { env: NodeJS.ProcessEnv; dataPa
     dataParent,
     env: {
       SHIPGATE_PROVIDER: process.env.SHIPGATE_PROVIDER ?? 'embedded',
+      // The machine's image, for a run on the testcontainers provider.
+      ...(process.env.SHIPGATE_PG_IMAGE ? { SHIPGATE_PG_IMAGE: process.env.SHIPGATE_PG_IMAGE } : {}),
       SHIPGATE_EMBEDDED_DIR: dataParent,
       // The parent run's report and run id are not the app's.
       SHIPGATE_REPORT_DIR: '',
