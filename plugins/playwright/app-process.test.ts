@@ -106,8 +106,9 @@ describe('startAppProcess', () => {
 
   test('a health path that never answers 2xx fails start-up and stops the server', async ({ db }) => {
     const c = ctx(db.url);
+    // 10 s: on a loaded 2-core machine the server took over 1.5 s to answer at all (a timeout, not the 404).
     const run = startAppProcess(
-      { command: 'node example/src/server.ts', healthPath: '/no-such-path', readyTimeoutMs: 1_500 },
+      { command: 'node example/src/server.ts', healthPath: '/no-such-path', readyTimeoutMs: 10_000 },
       c,
     );
     await expect(run).rejects.toThrow(
