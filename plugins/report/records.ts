@@ -26,6 +26,11 @@ export function currentCommit(): string | undefined {
   return commitCache || undefined;
 }
 
+/** A new report run id: the start time and this process's pid. */
+export function newRunId(): string {
+  return `${new Date().toISOString().replace(/[-:.]/g, '')}-${process.pid}`;
+}
+
 /**
  * Starts a report run in this process unless one is under way, i.e. `SHIPGATE_RUN_ID` is set
  * (by `shipgate test` for all its phases, or by a parent run). Sets it, so workers and child
@@ -33,7 +38,7 @@ export function currentCommit(): string | undefined {
  */
 export function beginRun(env: NodeJS.ProcessEnv = process.env): boolean {
   if (envValue('SHIPGATE_RUN_ID', env)) return false;
-  env.SHIPGATE_RUN_ID = `${new Date().toISOString().replace(/[-:.]/g, '')}-${process.pid}`;
+  env.SHIPGATE_RUN_ID = newRunId();
   return true;
 }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { envValue } from '../../core/settings.ts';
 import { BrowserNotFoundError, chooseChromium } from '../../playwright/browser.ts';
 import { outcomeOf, type RecordFile, type ShipgateRecord } from '../../report/model.ts';
-import { reportDir as reportDirOf, writeRecords } from '../../report/records.ts';
+import { newRunId, reportDir as reportDirOf, writeRecords } from '../../report/records.ts';
 import { bin, firstExisting, interrupted, printHelp, root, run, wantsHelp } from '../run.ts';
 import { generateClient } from './generate.ts';
 import { report } from './report.ts';
@@ -96,7 +96,7 @@ export async function pipeline(vitestArgs: string[], env: NodeJS.ProcessEnv = {}
   rmSync(reportDir, { recursive: true, force: true });
   mkdirSync(reportDir, { recursive: true });
   // One run: the phases' reporters join it instead of starting their own (and clearing the records).
-  const runId = fullEnv.SHIPGATE_RUN_ID || `${new Date().toISOString().replace(/[-:.]/g, '')}-${process.pid}`;
+  const runId = envValue('SHIPGATE_RUN_ID', fullEnv) ?? newRunId();
   const phaseEnv = { ...env, SHIPGATE_REPORT_DIR: reportDir, SHIPGATE_RUN_ID: runId };
   const phases = selectedPhases(
     fullEnv,
@@ -138,7 +138,7 @@ export async function pipeline(vitestArgs: string[], env: NodeJS.ProcessEnv = {}
     const budgetConfig = firstExisting(root, PHASE_CONFIGS.budgets);
     if (phases.includes('budgets') && budgetConfig && !interrupted()) {
       await phase('budgets', bin('vitest'), ['run', '--config', budgetConfig], {
-        SHIPGATE_BUDGET_PROFILE: fullEnv.SHIPGATE_BUDGET_PROFILE ?? 'smoke',
+        SHIPGATE_BUDGET_PROFILE: envValue('SHIPGATE_BUDGET_PROFILE', fullEnv) ?? 'smoke',
       });
     }
     const e2eConfig = firstExisting(root, PHASE_CONFIGS.e2e);
