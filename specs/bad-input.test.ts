@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { onTestFinished } from 'vitest';
 import { describe, expect, test } from '../fixtures/vitest.ts';
 import { resolveOptions } from '../plugins/core/config.ts';
 import { ConfigError, DatabaseError, MigrationError, NoProviderError } from '../plugins/core/errors.ts';
@@ -137,16 +138,30 @@ describe('failures inside tests (child Vitest runs)', () => {
     await dropPrefix(shipgate.adminUrl, shipgate.major, prefix);
   });
 
-  test("SHIPGATE_KEEP_ON_FAILURE=1 keeps the failed file's database and prints its URL", async ({ shipgate, db }) => {
+  test("SHIPGATE_KEEP_ON_FAILURE=1 keeps the failed file's database and prints its URL without the password", async ({
+    shipgate,
+    db,
+  }) => {
     const prefix = childPrefix();
+    const reports = mkdtempSync(path.join(tmpdir(), 'shipgate-kept-'));
+    onTestFinished(() => rmSync(reports, { recursive: true, force: true }));
     const run = await runChildVitest('fails-in-file.fixture.ts', {
       ...childEnv(shipgate.adminUrl, prefix),
       SHIPGATE_KEEP_ON_FAILURE: '1',
+      SHIPGATE_REPORT_DIR: reports,
     });
     expect(run.code, run.output).toBe(1);
-    const m = /shipgate: kept database of failed file: (postgres:\/\/\S+)/.exec(run.output);
+    // The output names the database without its password; the full URL is in a 0600 file.
+    const m = /shipgate: kept the database of a failed file: (postgres:\/\/\S+) \(full URL in (\S+)\)/.exec(run.output);
     expect(m, run.output).not.toBeNull();
-    const kept = decodeURIComponent(new URL(m?.[1] ?? '').pathname.slice(1));
+    const password = new URL(shipgate.adminUrl).password;
+    if (password) expect(run.output).not.toContain(password);
+    expect(new URL(m?.[1] ?? '').password).toBe(password ? '***' : '');
+    const file = m?.[2] ?? '';
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const full = readFileSync(file, 'utf8').trim();
+    const kept = decodeURIComponent(new URL(full).pathname.slice(1));
+    expect(new URL(full).password).toBe(password);
     expect(kept).toMatch(new RegExp(`^${prefix}_k_`));
     const rows = await db.rows('SELECT datname FROM pg_database WHERE datname = $1', [kept]);
     expect(rows).toHaveLength(1);

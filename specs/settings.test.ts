@@ -19,9 +19,10 @@ const names = Object.keys(SETTINGS) as SettingName[];
 
 describe('settings: one resolver for every SHIPGATE_* variable', () => {
   test('no shipped module but core/settings.ts reads a SHIPGATE_* variable from an environment', () => {
-    // A read is `env.SHIPGATE_X` or `env[NAME_CONSTANT]` not followed by an assignment; writes
-    // (a run id handed to child processes, globalSetup's session) are allowed.
-    const read = /(?<![\w.])(?:process\.env|env)(?:\.SHIPGATE_[A-Z0-9_]+\b|\[[A-Z_]+_ENV\])(?!\s*=[^=])/;
+    // A read is `<any>env.SHIPGATE_X` or `<any>env[NAME_CONSTANT]` (process.env, env, childEnv,
+    // baseEnv, …) not followed by an assignment; writes (a run id handed to child processes,
+    // globalSetup's session) are allowed.
+    const read = /(?<![\w.])(?:process\.env|\w*[eE]nv)(?:\.SHIPGATE_[A-Z0-9_]+\b|\[[A-Z_]+_ENV\])(?!\s*=[^=])/;
     const offenders = shipped
       .filter((f) => f !== 'plugins/core/settings.ts' && f !== 'plugins/k6/script.ts')
       .flatMap((f) =>

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { ConfigError, DatabaseError, describeError, redactUrl, ShipgateError } from '../core/errors.ts';
 import { envValue } from '../core/settings.ts';
 import { Databases, type TestDatabase } from '../postgres/databases.ts';
-import { reportDir } from '../report/records.ts';
+import { announceKept, reportDir } from '../report/index.ts';
 import type { SessionRuntime } from '../session.ts';
 import { startAppInProcess } from './app-in-process.ts';
 import { startAppProcess } from './app-process.ts';
@@ -215,7 +215,7 @@ export async function startWorker(options: WorkerOptions): Promise<ShipgateWorke
             await started.stop();
             if (worker.failed && runtime.keepOnFailure) {
               const url = await db.keep();
-              process.stderr.write(`shipgate: kept the database of a failed E2E worker: ${url}\n`);
+              announceKept(url, 'E2E worker');
               return url;
             }
             await db.drop();

@@ -14,7 +14,6 @@ import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { onTeardown } from '../core/cleanup.ts';
 import { describeError, ProviderError } from '../core/errors.ts';

@@ -1,5 +1,6 @@
 /** The unified reporter: one record model, merged from every runner, rendered by sinks. */
 export { alertSink, sendAlert, slackPayload } from './alert.ts';
+export { announceKept } from './kept.ts';
 export { type MergedReport, mergeReports, ReportInputError } from './merge.ts';
 export {
   DEFAULT_POLICY,
