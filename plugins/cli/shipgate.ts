@@ -2,6 +2,7 @@
 import { readdirSync } from 'node:fs';
 import { ShipgateError } from '../core/errors.ts';
 import { isOwnModuleFile, ownExtension } from '../core/own-files.ts';
+import { redactSecrets } from '../core/redact.ts';
 
 /**
  * `shipgate <command> [args]`. Each command is one file in ./commands exporting a default
@@ -53,7 +54,9 @@ main(process.argv.slice(2)).then(
       return;
     }
     const prefix = err instanceof ShipgateError ? `${err.name} [${err.code}]: ` : '';
-    process.stderr.write(`shipgate: ${prefix}${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      redactSecrets(`shipgate: ${prefix}${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`),
+    );
     process.exitCode = 1;
   },
 );

@@ -1,7 +1,9 @@
+import { redactSecrets } from './redact.ts';
+
 /**
  * Every error shipgate raises is a ShipgateError with a stable `code`, a message that says
  * what failed, the observed value and the fix (config key or env var), and the original
- * error as `cause`.
+ * error as `cause`. The message has URL passwords and configured secrets as `***`.
  */
 export class ShipgateError extends Error {
   /** Stable machine-readable code, e.g. `SHIPGATE_NO_PROVIDER`. */
@@ -10,7 +12,7 @@ export class ShipgateError extends Error {
   readonly hint: string | undefined;
 
   constructor(code: string, message: string, options: { cause?: unknown; hint?: string } = {}) {
-    super(options.hint ? `${message} ${options.hint}` : message, { cause: options.cause });
+    super(redactSecrets(options.hint ? `${message} ${options.hint}` : message), { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.hint = options.hint;
@@ -56,8 +58,12 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** Describes an unknown thrown value in one line, for error chains. */
+/** Describes an unknown thrown value in one line, for error chains, with secrets as `***`. */
 export function describeError(err: unknown): string {
+  return redactSecrets(describeRaw(err));
+}
+
+function describeRaw(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length > 0) {
     return err.errors.map(describeError).join('; ');
   }

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { redactDeep } from '../core/redact.ts';
 import { envValue } from '../core/settings.ts';
 import type { RecordFile, ShipgateRecord } from './model.ts';
 
@@ -75,7 +76,7 @@ export function writeRecords(
   };
   seq += 1;
   const target = path.join(dir, `${producer}-${process.pid}-${seq}.json`);
-  writeFileSync(`${target}.tmp`, `${JSON.stringify(file, null, 2)}\n`);
+  writeFileSync(`${target}.tmp`, `${JSON.stringify(redactDeep(file), null, 2)}\n`);
   renameSync(`${target}.tmp`, target);
   return target;
 }

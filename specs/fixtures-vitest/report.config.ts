@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   root: import.meta.dirname,
   test: {
-    include: ['report-mix.fixture.ts'],
+    include: [process.env.REPORT_FIXTURE ?? 'report-mix.fixture.ts'],
     reporters: ['default', '../../plugins/vitest/reporter.ts'],
   },
 });

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { describeError } from '../../core/errors.ts';
+import { configuredSecrets, redactDeep, redactSecrets } from '../../core/redact.ts';
 import { alertSink } from '../alert.ts';
 import type { MergedReport } from '../merge.ts';
 import { DEFAULT_POLICY, type ExitPolicy } from '../model.ts';
@@ -43,7 +44,8 @@ export function resolveSinks(names: readonly string[], extra: readonly Sink[] = 
 /**
  * Runs every sink, like Playwright's multiplexer: one broken sink cannot break the run or the
  * others; its error is recorded in `report.reporterErrors` (shown by the console sink, which
- * always runs last so the summary line stays the last line). Returns the exit code.
+ * always runs last so the summary line stays the last line). Every sink sees the report with
+ * URL passwords and configured secrets replaced by `***` (core/redact.ts). Returns the exit code.
  */
 export async function renderReport(
   report: MergedReport,
@@ -51,8 +53,10 @@ export async function renderReport(
   options: { outDir: string; policy?: ExitPolicy; env?: NodeJS.ProcessEnv; write?: (text: string) => void },
 ): Promise<number> {
   mkdirSync(options.outDir, { recursive: true });
+  const secrets = configuredSecrets(options.env ?? process.env);
+  const safe = redactDeep(report, secrets);
   const policy = options.policy ?? DEFAULT_POLICY;
-  const counts = countRecords(report, policy);
+  const counts = countRecords(safe, policy);
   const ctx: SinkContext = {
     outDir: options.outDir,
     policy,
@@ -63,9 +67,11 @@ export async function renderReport(
   const ordered = [...sinks.filter((s) => s.name !== 'console'), ...sinks.filter((s) => s.name === 'console')];
   for (const sink of ordered) {
     try {
-      await sink.render(report, ctx);
+      await sink.render(safe, ctx);
     } catch (err) {
-      report.reporterErrors.push({ sink: sink.name, message: describeError(err) });
+      const failure = { sink: sink.name, message: redactSecrets(describeError(err), secrets) };
+      safe.reporterErrors.push(failure);
+      report.reporterErrors.push(failure);
     }
   }
   return counts.exitCode;
