@@ -9,7 +9,7 @@ import { ConfigError, DatabaseError, MigrationError, NoProviderError } from '../
 import { startPostgres } from '../plugins/postgres/index.ts';
 import { readServerInfo } from '../plugins/postgres/server-info.ts';
 import { startSession } from '../plugins/session.ts';
-import { childPrefix, dropPrefix, runChildVitest } from './child-vitest.ts';
+import { childPrefix, dropPrefix, runChild, runChildVitest } from './child-vitest.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const quiet = () => {};
@@ -87,6 +87,38 @@ describe('bad input gets a clear error and leaves nothing behind', () => {
     expect(problems).toContain(
       `migrator.migrationsDir "${path.join(root, 'no/such/migrations')}" does not exist (set migrator.migrationsDir or SHIPGATE_MIGRATIONS_DIR)`,
     );
+  });
+
+  test('unknown config keys and wrong types: each named, with "did you mean", before anything starts', () => {
+    const problems = (() => {
+      try {
+        resolveOptions(
+          // biome-ignore lint/suspicious/noExplicitAny: a config as a .js user writes it
+          { isolaton: 'test', postgress: {}, postgres: { provder: 'embedded', tmpfs: 'no' } } as any,
+          root,
+          {},
+        );
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+    })();
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^isolaton is an unknown key; did you mean isolation\? \(known: postgres, migrator, /),
+        expect.stringMatching(/^postgress is an unknown key; did you mean postgres\?/),
+        expect.stringMatching(/^postgres\.provder is an unknown key; did you mean postgres\.provider\?/),
+        'postgres.tmpfs is "no" (string); expected a boolean',
+      ]),
+    );
+  });
+
+  test('a typo in vitest.config.ts fails the run with every problem, and starts no server', async () => {
+    const run = await runChild(['run', '--config', 'specs/fixtures-vitest/typo.config.ts'], {});
+    expect(run.code, run.output).toBe(1);
+    expect(run.output).toContain('isolaton is an unknown key; did you mean isolation?');
+    expect(run.output).toContain('postgres.tmpfs is "yes" (string); expected a boolean');
+    expect(run.output).toContain('migrator.migrationDir is an unknown key; did you mean migrator.migrationsDir?');
+    expect(run.output).not.toMatch(/starting Postgres/);
   });
 
   test('a failing migration names the file, the statement and the Postgres error; no database is left', async ({

@@ -89,8 +89,86 @@ export async function loadModuleFunction<F>(ref: string, root: string, key: stri
 }
 
 /** Validates options, applies env vars and defaults; reports every problem at once. */
-export function resolveOptions(options: ShipgateOptions, root: string, env = process.env): ResolvedOptions {
+
+const TOP_KEYS = ['postgres', 'migrator', 'seed', 'isolation', 'poolSize', 'prisma', 'app', 'keepOnFailure'];
+const POSTGRES_KEYS = ['provider', 'image', 'adminUrl', 'maxConnections', 'version', 'tmpfs', 'prefix'];
+const MIGRATOR_KEYS: Record<string, string[]> = {
+  'prisma-sql': ['kind', 'migrationsDir'],
+  prisma: ['kind', 'schema', 'config', 'migrationsDir'],
+  function: ['kind', 'module'],
+};
+
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) (d[0] as number[])[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i] as number[];
+      const prev = d[i - 1] as number[];
+      row[j] = Math.min(
+        (prev[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (prev[j - 1] as number) + (a[i - 1]?.toLowerCase() === b[j - 1]?.toLowerCase() ? 0 : 1),
+      );
+    }
+  }
+  return (d[a.length] as number[])[b.length] as number;
+}
+
+/** The closest of `known` to `key`, when it is close enough to be a typo. */
+export function didYouMean(key: string, known: readonly string[]): string | undefined {
+  let best: { k: string; d: number } | undefined;
+  for (const k of known) {
+    const d = distance(key, k);
+    if (!best || d < best.d) best = { k, d };
+  }
+  return best && best.d <= Math.max(2, Math.floor(key.length / 3)) ? best.k : undefined;
+}
+
+/** One problem per key of `value` that is not in `known`, with the closest known key. */
+function unknownKeyProblems(value: unknown, known: readonly string[], where: string): string[] {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return [];
+  return Object.keys(value)
+    .filter((k) => !known.includes(k))
+    .map((k) => {
+      const near = didYouMean(k, known);
+      return `${where}${k} is an unknown key${near ? `; did you mean ${where}${near}?` : ''} (known: ${known.join(', ')})`;
+    });
+}
+
+/** Type problems of the scalar options: what was expected, what was seen. */
+function typeProblems(options: ShipgateOptions): string[] {
   const problems: string[] = [];
+  const want = (where: string, value: unknown, type: 'string' | 'boolean' | 'number') => {
+    if (value !== undefined && typeof value !== type) {
+      problems.push(`${where} is ${JSON.stringify(value)} (${typeof value}); expected a ${type}`);
+    }
+  };
+  if (options.postgres !== undefined && (typeof options.postgres !== 'object' || options.postgres === null)) {
+    problems.push(
+      `postgres is ${JSON.stringify(options.postgres)}; expected an object such as { provider: 'embedded' }`,
+    );
+    return problems;
+  }
+  const pgo = options.postgres ?? {};
+  for (const k of ['image', 'adminUrl', 'version', 'prefix'] as const) want(`postgres.${k}`, pgo[k], 'string');
+  want('postgres.tmpfs', pgo.tmpfs, 'boolean');
+  want('keepOnFailure', options.keepOnFailure, 'boolean');
+  want('isolation', options.isolation, 'string');
+  if (options.migrator !== undefined && (typeof options.migrator !== 'object' || options.migrator === null)) {
+    problems.push(`migrator is ${JSON.stringify(options.migrator)}; expected an object such as { kind: 'prisma-sql' }`);
+  }
+  return problems;
+}
+
+export function resolveOptions(options: ShipgateOptions, root: string, env = process.env): ResolvedOptions {
+  const problems: string[] = [
+    ...unknownKeyProblems(options, TOP_KEYS, ''),
+    ...unknownKeyProblems(options.postgres, POSTGRES_KEYS, 'postgres.'),
+    ...typeProblems(options),
+  ];
+  if (problems.some((p) => p.startsWith('postgres is') || p.startsWith('migrator is'))) throw new ConfigError(problems);
   const pgOpts = { ...(options.postgres ?? {}) };
   // The one precedence (settings.ts): the env var over the config key. The provider's own
   // options (image, adminUrl, maxConnections, version, embeddedDir) get theirs in
@@ -128,6 +206,8 @@ export function resolveOptions(options: ShipgateOptions, root: string, env = pro
     if (envKind === 'prisma-sql' || envKind === 'prisma') migrator = { ...migrator, kind: envKind } as MigratorConfig;
     else problems.push(`SHIPGATE_MIGRATOR is "${envKind}"; expected prisma-sql or prisma`);
   }
+  const migratorKeys = MIGRATOR_KEYS[migrator.kind];
+  if (migratorKeys) problems.push(...unknownKeyProblems(options.migrator, migratorKeys, 'migrator.'));
   if (migrator.kind === 'prisma-sql' || migrator.kind === 'prisma') {
     const dir = path.resolve(
       root,
