@@ -54,6 +54,43 @@ export function resolveMigrationsDir(
   return path.resolve(cwd, DEFAULT_MIGRATIONS_DIR);
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The offset of the first byte that does not start or continue a UTF-8 sequence (-1: none). */
+function firstBadByte(b: Buffer): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i] as number;
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    for (let k = 1; k <= n; k++) if (((b[i + k] ?? 0) & 0xc0) !== 0x80) return i;
+    i += n + 1;
+  }
+  return -1;
+}
+
+/**
+ * A migration file's text. A file that is not UTF-8 is refused: decoding it would swap bytes for
+ * U+FFFD, so the SQL applied, its checksum and the smoke's verdict would all be of another file
+ * than the one `psql -f` or Prisma reads.
+ */
+function decodeUtf8(bytes: Buffer, file: string): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch (cause) {
+    const at = Math.max(0, firstBadByte(bytes));
+    const line = bytes.subarray(0, at).toString('latin1').split('\n').length;
+    const byte = bytes[at];
+    throw new MigrationError(
+      'SHIPGATE_MIGRATION_NOT_UTF8',
+      `Migration file "${file}" is not UTF-8: byte 0x${(byte ?? 0).toString(16).padStart(2, '0')} at offset ${at} (line ${line}) starts no valid UTF-8 sequence.`,
+      {
+        cause,
+        hint: `Re-save the file as UTF-8 (for Latin-1: \`iconv -f latin1 -t utf-8 "${file}" -o "${file}.utf8" && mv "${file}.utf8" "${file}"\`); Postgres and Prisma read migrations as UTF-8.`,
+      },
+    );
+  }
+}
+
 /** Lists the migrations folder; a missing folder is a `SHIPGATE_MIGRATIONS_DIR_MISSING` error. */
 export function readMigrationsFolder(dir: string): MigrationsFolder {
   let entries: Dirent[];
@@ -78,11 +115,13 @@ export function readMigrationsFolder(dir: string): MigrationsFolder {
     .filter((e) => e.isDirectory())
     .map((e): MigrationFolder => {
       const file = path.join(dir, e.name, 'migration.sql');
+      let bytes: Buffer;
       try {
-        return { name: e.name, path: file, sql: readFileSync(file, 'utf8') };
+        bytes = readFileSync(file);
       } catch (cause) {
         return { name: e.name, path: file, sql: undefined, readError: (cause as Error).message };
       }
+      return { name: e.name, path: file, sql: decodeUtf8(bytes, file) };
     })
     .sort((a, b) => a.name.localeCompare(b.name));
   return { dir, migrations, lockfile };
