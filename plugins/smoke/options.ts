@@ -8,6 +8,8 @@ import { envValue } from '../core/settings.ts';
 
 /** Row counts for the `small` (pull requests) and `large` (nightly) seed volumes. */
 export const SEED_VOLUMES = { small: 200, large: 100_000 } as const;
+/** The most rows per generated table: 10M rows is minutes of seeding and gigabytes on disk. */
+export const MAX_SEED_ROWS = 10_000_000;
 
 /** squawk rules left out by default: Prisma's own type choices, and settings the smoke applies per session. */
 export const DEFAULT_SQUAWK_EXCLUDES = [
@@ -148,14 +150,18 @@ export function resolveSmokeOptions(options: SmokeOptions, env: NodeJS.ProcessEn
   const rowsIn = options.rows ?? envValue('SHIPGATE_SMOKE_ROWS', env) ?? 'small';
   if (rowsIn === 'small' || rowsIn === 'large') rows = SEED_VOLUMES[rowsIn];
   else rows = Number(rowsIn);
-  if (!Number.isInteger(rows) || rows < 0) {
+  if (!Number.isInteger(rows) || rows < 0 || rows > MAX_SEED_ROWS) {
     const source = options.rows !== undefined ? 'rows' : 'SHIPGATE_SMOKE_ROWS';
-    problems.push(`${source} is "${String(rowsIn)}"; expected small, large or a whole number ≥ 0`);
+    problems.push(
+      `${source} is "${String(rowsIn)}"; expected small, large or a whole number from 0 to ${MAX_SEED_ROWS} (--rows, env SHIPGATE_SMOKE_ROWS)`,
+    );
     rows = SEED_VOLUMES.small;
   }
   const rowsPerTable = options.rowsPerTable ?? {};
   for (const [table, n] of Object.entries(rowsPerTable)) {
-    if (!Number.isInteger(n) || n < 0) problems.push(`rowsPerTable.${table} is ${n}; expected a whole number ≥ 0`);
+    if (!Number.isInteger(n) || n < 0 || n > MAX_SEED_ROWS) {
+      problems.push(`rowsPerTable.${table} is ${n}; expected a whole number from 0 to ${MAX_SEED_ROWS} (--rows-for)`);
+    }
   }
 
   const budgetIn = options.lockBudgetMs ?? envValue('SHIPGATE_SMOKE_LOCK_BUDGET_MS', env) ?? 1000;

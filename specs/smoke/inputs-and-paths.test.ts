@@ -57,6 +57,7 @@ describe('migration smoke: inputs, fallbacks and the CLI', { timeout: 60_000 }, 
     const bad = await migrationSmoke({
       head: SHOP,
       rows: -1 as number,
+      rowsPerTable: { orders: 1e9 },
       settings: { lockTimeout: '5 s' },
       lockBudgetMs: -5,
     }).catch((e: unknown) => e);
@@ -64,7 +65,8 @@ describe('migration smoke: inputs, fallbacks and the CLI', { timeout: 60_000 }, 
     expect((bad as ConfigError).problems).toEqual([
       'base is not set: pass a migrations folder or a git ref (--base, env SHIPGATE_SMOKE_BASE)',
       'settings.lockTimeout is "5 s"; expected a Postgres setting value without spaces (e.g. 5s, UTC)',
-      'rows is "-1"; expected small, large or a whole number ≥ 0',
+      'rows is "-1"; expected small, large or a whole number from 0 to 10000000 (--rows, env SHIPGATE_SMOKE_ROWS)',
+      'rowsPerTable.orders is 1000000000; expected a whole number from 0 to 10000000 (--rows-for)',
       'lockBudgetMs is "-5"; expected milliseconds ≥ 0 (env SHIPGATE_SMOKE_LOCK_BUDGET_MS)',
     ]);
     expect(await leftovers(adminUrl, PREFIX)).toEqual([]);
