@@ -2,11 +2,13 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { onTeardown } from './core/cleanup.ts';
-import { loadModuleFunction, type ResolvedOptions } from './core/config.ts';
+import { checkModuleRefs, loadModuleFunction, type ResolvedOptions } from './core/config.ts';
 import { DatabaseError } from './core/errors.ts';
+import { pgConnectOptions } from './core/pg-timeouts.ts';
 import { type Progress, progress } from './core/progress.ts';
 import { createMigrator } from './migrate/index.ts';
 import type { Migrator } from './migrate/migrator.ts';
+import { type FactoryPool, measureFactoryPool } from './pool-probe.ts';
 import { Databases } from './postgres/databases.ts';
 import { startPostgres } from './postgres/index.ts';
 import type { ProviderName, StartedPostgres } from './postgres/provider.ts';
@@ -78,8 +80,13 @@ async function seedKey(ref: string | undefined): Promise<string | undefined> {
  * Checks that `workers` × per-worker connections fits the server's free connection slots,
  * and says what to change when it does not.
  */
-export async function checkConnectionCapacity(adminUrl: string, workers: number, poolSize: number): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
+export async function checkConnectionCapacity(
+  adminUrl: string,
+  workers: number,
+  poolSize: number,
+  appPool: FactoryPool = { connections: 0, how: '' },
+): Promise<void> {
+  const client = new pg.Client({ ...pgConnectOptions(), connectionString: adminUrl });
   await client.connect();
   try {
     const { rows } = await client.query<{ max: number; reserved: number; used: number }>(
@@ -89,15 +96,19 @@ export async function checkConnectionCapacity(adminUrl: string, workers: number,
     );
     const row = rows[0];
     if (!row) return;
-    // Per worker: its pool, plus the test-scoped clone and admin connections shipgate opens.
-    const perWorker = poolSize + 3;
+    // Per worker: its pool, the app's own pool (the prisma factory's), plus the test-scoped
+    // clone and admin connections shipgate opens.
+    const perWorker = poolSize + appPool.connections + 3;
     const needed = workers * perWorker + 4;
     const free = row.max - row.reserved - row.used;
+    const app = appPool.connections ? ` + prisma factory's pool ${appPool.connections}` : '';
     if (needed > free) {
       throw new DatabaseError(
         'SHIPGATE_DB_CAPACITY',
-        `Not enough Postgres connections: ${workers} workers × (poolSize ${poolSize} + 3) + 4 = ${needed} needed, ${free} free (max_connections ${row.max}, ${row.reserved} reserved, ${row.used} in use).`,
-        { hint: 'Lower poolSize or maxWorkers, or raise postgres.maxConnections / SHIPGATE_PG_MAX_CONNECTIONS.' },
+        `Not enough Postgres connections: ${workers} workers × (poolSize ${poolSize}${app} + 3) + 4 = ${needed} needed, ${free} free (max_connections ${row.max}, ${row.reserved} reserved, ${row.used} in use${appPool.how ? `; factory pool ${appPool.how}` : ''}).`,
+        {
+          hint: `Lower poolSize or maxWorkers${app ? ", or the factory's pool (e.g. new PrismaPg({ max }))" : ''}, or raise postgres.maxConnections / SHIPGATE_PG_MAX_CONNECTIONS.`,
+        },
       );
     }
   } finally {
@@ -111,6 +122,8 @@ export async function startSession(
   opts: { workers: number; log?: (line: string) => void },
 ): Promise<Session> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // A typo in a module reference (seed, prisma, app, migrator.module) is found before a server starts.
+  await checkModuleRefs(options);
   const t0 = performance.now();
   const serverProgress = progress('starting Postgres');
   let server: StartedPostgres;
@@ -126,6 +139,7 @@ export async function startSession(
   const databases = new Databases(server.adminUrl, {
     prefix: options.postgres.prefix,
     major: server.major,
+    log,
     onProgress: (m) => {
       templateProgress ??= progress('building the template database');
       templateProgress.update(m);
@@ -151,8 +165,13 @@ export async function startSession(
     unregister();
     let kept: string[] = [];
     try {
-      await databases.dropRun();
-      kept = (await databases.list()).filter((d) => d.kind === 'k' && d.runId === databases.runId).map((d) => d.name);
+      kept = (await databases.list())
+        .filter((d) => d.kind === 'k' && d.runId === databases.runId && d.owned)
+        .map((d) => d.name);
+      // An ephemeral server takes its databases with it: dropping them first only adds a wait
+      // (and, on a frozen server, another timeout). One that stays up, persistent or holding a
+      // kept database, must be left with nothing else of this run.
+      if (!server.ephemeral || kept.length) await databases.dropRun();
     } finally {
       await databases.close();
       if (kept.length && server.ephemeral) {
@@ -167,9 +186,18 @@ export async function startSession(
   };
   const unregister = onTeardown('shipgate session', stop);
   try {
-    const swept = await databases.sweep();
-    if (swept.length) log(`shipgate: swept ${swept.length} stale database(s) from crashed runs`);
-    await checkConnectionCapacity(server.adminUrl, opts.workers, options.poolSize);
+    // The lease first: from here on, other runs' sweeps see this run as alive.
+    await databases.acquireLease();
+    await databases.sweep();
+    // In rollback isolation the factory is handed shipgate's pool; otherwise it opens its own.
+    const appPool =
+      options.prisma && options.isolation !== 'rollback'
+        ? await measureFactoryPool(options.prisma, options.root, databases)
+        : undefined;
+    if (appPool && appPool.connections === 0) {
+      log(`shipgate: the prisma factory's pool was ${appPool.how}; the connection check counts shipgate's pools only`);
+    }
+    await checkConnectionCapacity(server.adminUrl, opts.workers, options.poolSize, appPool);
     const migrator = await migratorFor(options);
     const seed = options.seed
       ? await loadModuleFunction<(url: string) => Promise<void>>(options.seed, options.root, 'seed')

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { onTestFinished } from 'vitest';
 import { describe, expect, test } from '../fixtures/vitest.ts';
-import { resolveOptions } from '../plugins/core/config.ts';
+import { checkModuleRefs, loadModuleFunction, resolveOptions } from '../plugins/core/config.ts';
 import { ConfigError, DatabaseError, MigrationError, NoProviderError } from '../plugins/core/errors.ts';
 import { startPostgres } from '../plugins/postgres/index.ts';
 import { readServerInfo } from '../plugins/postgres/server-info.ts';
@@ -119,6 +119,74 @@ describe('bad input gets a clear error and leaves nothing behind', () => {
     expect(run.output).toContain('postgres.tmpfs is "yes" (string); expected a boolean');
     expect(run.output).toContain('migrator.migrationDir is an unknown key; did you mean migrator.migrationsDir?');
     expect(run.output).not.toMatch(/starting Postgres/);
+    // Printed as its message, not as an object dump with stack frames (issue 14 #11).
+    expect(run.output).toContain('ConfigError [SHIPGATE_CONFIG]: Invalid shipgate configuration (3 problems):');
+    expect(run.output).not.toMatch(/\n\s+at .+:\d+:\d+/);
+    expect(run.output).not.toContain("code: 'SHIPGATE_CONFIG'");
+    expect(run.output).not.toContain('problems: [');
+  });
+
+  test('a ConfigError reaching the CLI prints its message and every problem, without a stack, and exits 1', () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), 'shipgate-cli-config-'));
+    onTestFinished(() => rmSync(cwd, { recursive: true, force: true }));
+    const run = spawnSync(process.execPath, [path.join(root, 'plugins', 'cli', 'shipgate.ts'), 'test'], {
+      cwd,
+      encoding: 'utf8',
+      env: { ...process.env, SHIPGATE_PHASES: 'unit,lint', SHIPGATE_REPORT_DIR: path.join(cwd, 'report') },
+    });
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stderr).toBe(
+      'shipgate test: ConfigError [SHIPGATE_CONFIG]: Invalid shipgate configuration (1 problem):\n  - SHIPGATE_PHASES has unknown phase(s) "lint"; expected a comma-separated list of unit, budgets, e2e\n',
+    );
+  });
+
+  test('a missing prisma/app/seed export is found before any server starts: the key, the file, the export and the exports it has', async () => {
+    const refs = path.join(root, 'specs', 'fixtures-vitest', 'module-refs.ts');
+    const base = { migrator: { kind: 'prisma-sql' as const, migrationsDir: 'example/prisma/migrations' } };
+    // resolveOptions only sees that the file exists; the exports need the module loaded.
+    const options = resolveOptions(
+      { ...base, prisma: `${refs}#createPrima`, app: `${refs}#notAFunction`, seed: `${refs}#createApp` },
+      root,
+      {},
+    );
+    const err = await checkModuleRefs(options).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems).toEqual([
+      `prisma "${refs}#createPrima": module "${refs}" has no export "createPrima", expected a function (its function exports: createApp, createPrisma); did you mean "#createPrisma"? (fix config key prisma)`,
+      `app "${refs}#notAFunction": module "${refs}" exports "notAFunction" as a number, expected a function (its function exports: createApp, createPrisma) (fix config key app)`,
+    ]);
+    await expect(checkModuleRefs(resolveOptions({ ...base, prisma: `${refs}#createPrisma` }, root, {}))).resolves.toBe(
+      undefined,
+    );
+    // The loader the fixtures use says the same when the check was skipped.
+    await expect(loadModuleFunction(`${refs}#createPrima`, root, 'prisma')).rejects.toThrow(
+      `has no export "createPrima", expected a function (its function exports: createApp, createPrisma); did you mean "#createPrisma"? (fix config key prisma)`,
+    );
+  });
+
+  test('bad SHIPGATE_* values are config problems before any server starts, all at once', () => {
+    const problems = (() => {
+      try {
+        resolveOptions({ migrator: { kind: 'prisma-sql', migrationsDir: 'example/prisma/migrations' } }, root, {
+          SHIPGATE_PROVIDER: 'embeded',
+          SHIPGATE_DATABASE_URL: 'http://app:s3cret-pw@db:5432/app',
+          SHIPGATE_DB_PREFIX: 'Bad-Prefix',
+          SHIPGATE_PG_MAX_CONNECTIONS: 'abc',
+          SHIPGATE_SHARD: '3/2',
+          SHIPGATE_KEEP_ON_FAILURE: 'maybe',
+        });
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+    })();
+    expect(problems).toEqual([
+      'SHIPGATE_PROVIDER is "embeded"; expected one of auto, testcontainers, embedded, external (did you mean embedded?)',
+      'SHIPGATE_DATABASE_URL "http://app:***@db:5432/app" has protocol "http:"; expected postgres: or postgresql: (postgres://user:password@host:5432/postgres)',
+      'SHIPGATE_DB_PREFIX is "Bad-Prefix"; expected a lowercase letter and up to 15 lowercase letters or digits ([a-z][a-z0-9]{0,15})',
+      'SHIPGATE_PG_MAX_CONNECTIONS is "abc"; expected a whole number from 10 to 10000',
+      'SHIPGATE_SHARD is "3/2"; expected i/n with 1 <= i <= n, e.g. 2/4 (this process\'s CI shard)',
+      'SHIPGATE_KEEP_ON_FAILURE is "maybe"; expected 1 or 0 (also true/false, yes/no, on/off)',
+    ]);
   });
 
   test('a failing migration names the file, the statement and the Postgres error; no database is left', async ({

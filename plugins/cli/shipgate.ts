@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readdirSync } from 'node:fs';
+import { debug } from '../core/debug.ts';
 import { ShipgateError } from '../core/errors.ts';
 import { isOwnModuleFile, ownExtension } from '../core/own-files.ts';
 import { redactSecrets } from '../core/redact.ts';
@@ -8,6 +9,7 @@ import { redactSecrets } from '../core/redact.ts';
  * `shipgate <command> [args]`. Each command is one file in ./commands exporting a default
  * `(argv) => Promise<exitCode>` and a one-line `summary`; this file only dispatches.
  */
+const log = debug('cli');
 const commandsDir = new URL('./commands/', import.meta.url);
 // `.ts` in this repo, `.js` in the installed package.
 const ext = ownExtension(import.meta.url);
@@ -53,10 +55,17 @@ main(process.argv.slice(2)).then(
       process.exitCode = 64;
       return;
     }
-    const prefix = err instanceof ShipgateError ? `${err.name} [${err.code}]: ` : '';
-    process.stderr.write(
-      redactSecrets(`shipgate: ${prefix}${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`),
-    );
+    const [cmd = ''] = process.argv.slice(2);
+    // A ShipgateError is a message for the user (what failed, the value, the fix): no stack,
+    // which DEBUG=shipgate:cli still shows. Anything else is a crash, and its stack helps.
+    if (err instanceof ShipgateError) {
+      process.stderr.write(redactSecrets(`shipgate ${cmd}: ${err.name} [${err.code}]: ${err.message}\n`));
+      log('%s', redactSecrets(err.stack ?? ''));
+    } else {
+      process.stderr.write(
+        redactSecrets(`shipgate ${cmd}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`),
+      );
+    }
     process.exitCode = 1;
   },
 );

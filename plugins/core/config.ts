@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from './errors.ts';
-import { envValue } from './settings.ts';
+import { inspect } from 'node:util';
+import { ConfigError, describeError, redactUrl } from './errors.ts';
+import { envValue, type SettingName } from './settings.ts';
 
 /** Where the Postgres comes from (plugins/postgres/ implements each). */
 export type ProviderName = 'testcontainers' | 'embedded' | 'external';
@@ -32,6 +33,8 @@ export interface ShipgateOptions {
     tmpfs?: boolean;
     /** Default `shipgate`; env `SHIPGATE_DB_PREFIX`. */
     prefix?: string;
+    /** Parent of embedded data dirs. Default `/dev/shm` when it has room, else the OS temp dir; env `SHIPGATE_EMBEDDED_DIR`. */
+    embeddedDir?: string;
   };
   /** Default `{ kind: 'prisma-sql', migrationsDir: 'prisma/migrations' }`; env `SHIPGATE_MIGRATOR`, `SHIPGATE_MIGRATIONS_DIR`. */
   migrator?: MigratorConfig;
@@ -77,21 +80,103 @@ export function parseModuleRef(ref: string, root: string): { file: string; expor
   return { file: path.resolve(root, file), exportName };
 }
 
-/** Loads `path#export` and checks it is a function. */
-export async function loadModuleFunction<F>(ref: string, root: string, key: string): Promise<F> {
-  const { file, exportName } = parseModuleRef(ref, root);
-  const mod = (await import(file)) as Record<string, unknown>;
-  const fn = mod[exportName];
-  if (typeof fn !== 'function') {
-    throw new ConfigError([`${key} "${ref}": export "${exportName}" of ${file} is ${typeof fn}, expected a function`]);
-  }
-  return fn as F;
+/**
+ * A ConfigError that prints as its message: Vitest prints a startup error with `console.error`,
+ * which would otherwise dump the object (code, hint, problems) and its stack frames.
+ */
+export function configError(problems: readonly string[], options: { cause?: unknown } = {}): ConfigError {
+  const err = new ConfigError(problems, options);
+  Object.defineProperty(err, inspect.custom, { value: () => `${err.name} [${err.code}]: ${err.message}` });
+  return err;
 }
 
-/** Validates options, applies env vars and defaults; reports every problem at once. */
+/** The function `ref` (config key `key`) names, or why it is not one: the file, the export seen, the exports it has. */
+async function moduleRef(ref: string, root: string, key: string): Promise<{ fn: unknown } | { problem: string }> {
+  const { file, exportName } = parseModuleRef(ref, root);
+  if (!existsSync(file))
+    return { problem: `${key} module "${file}" does not exist (fix the path in config key ${key})` };
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(file)) as Record<string, unknown>;
+  } catch (err) {
+    const why = describeError(err).split('\n')[0];
+    return { problem: `${key} module "${file}" failed to load: ${why} (fix the module or config key ${key})` };
+  }
+  const fn = mod[exportName];
+  if (typeof fn === 'function') return { fn };
+  const exports = Object.keys(mod)
+    .filter((k) => typeof mod[k] === 'function')
+    .sort();
+  const has = exports.length ? `its function exports: ${exports.join(', ')}` : 'it exports no function';
+  const near = didYouMean(exportName, exports);
+  const seen = fn === undefined ? `has no export "${exportName}"` : `exports "${exportName}" as a ${typeof fn}`;
+  return {
+    problem: `${key} "${ref}": module "${file}" ${seen}, expected a function (${has})${near ? `; did you mean "#${near}"?` : ''} (fix config key ${key})`,
+  };
+}
+
+/** Loads `path#export` and checks it is a function; the ConfigError names the key, the file and its exports. */
+export async function loadModuleFunction<F>(ref: string, root: string, key: string): Promise<F> {
+  const found = await moduleRef(ref, root, key);
+  if ('problem' in found) throw configError([found.problem]);
+  return found.fn as F;
+}
+
+/**
+ * Loads every module reference of `options` (`seed`, `prisma`, `app`, `migrator.module`) and
+ * checks that it exports a function under its name, so a typo is reported before a server
+ * starts instead of when the first test asks for the fixture. One ConfigError lists them all.
+ */
+export async function checkModuleRefs(options: ResolvedOptions): Promise<void> {
+  const refs: [string, string | undefined][] = [
+    ['seed', options.seed],
+    ['prisma', options.prisma],
+    ['app', options.app],
+    ['migrator.module', options.migrator.kind === 'function' ? options.migrator.module : undefined],
+  ];
+  const problems: string[] = [];
+  for (const [key, ref] of refs) {
+    if (typeof ref !== 'string') continue;
+    const found = await moduleRef(ref, options.root, key);
+    if ('problem' in found) problems.push(found.problem);
+  }
+  if (problems.length) throw configError(problems);
+}
+
+/** A whole number from `min` to `max` in env var `name`, or a problem naming it; undefined when unset. */
+function intSetting(
+  name: SettingName,
+  env: NodeJS.ProcessEnv,
+  min: number,
+  max: number,
+  problems: string[],
+): number | undefined {
+  const text = envValue(name, env);
+  if (text === undefined) return undefined;
+  const n = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    problems.push(`${name} is "${text}"; expected a whole number from ${min} to ${max}`);
+    return undefined;
+  }
+  return n;
+}
+
+/** Default age after which a dead run's embedded data dir is swept: 10 minutes. */
+export const DEFAULT_EMBEDDED_SWEEP_AFTER_MINUTES = 10;
+
+/**
+ * How old a dead run's embedded data dir must be before it is swept, in ms:
+ * `SHIPGATE_EMBEDDED_SWEEP_AFTER_MINUTES`, default 10. A bad value is a ConfigError naming it.
+ */
+export function embeddedSweepAfterMs(env: NodeJS.ProcessEnv = process.env): number {
+  const problems: string[] = [];
+  const minutes = intSetting('SHIPGATE_EMBEDDED_SWEEP_AFTER_MINUTES', env, 0, 525_600, problems);
+  if (problems.length) throw configError(problems);
+  return (minutes ?? DEFAULT_EMBEDDED_SWEEP_AFTER_MINUTES) * 60_000;
+}
 
 const TOP_KEYS = ['postgres', 'migrator', 'seed', 'isolation', 'poolSize', 'prisma', 'app', 'keepOnFailure'];
-const POSTGRES_KEYS = ['provider', 'image', 'adminUrl', 'maxConnections', 'version', 'tmpfs', 'prefix'];
+const POSTGRES_KEYS = ['provider', 'image', 'adminUrl', 'maxConnections', 'version', 'tmpfs', 'prefix', 'embeddedDir'];
 const MIGRATOR_KEYS: Record<string, string[]> = {
   'prisma-sql': ['kind', 'migrationsDir'],
   prisma: ['kind', 'schema', 'config', 'migrationsDir'],
@@ -152,7 +237,8 @@ function typeProblems(options: ShipgateOptions): string[] {
     return problems;
   }
   const pgo = options.postgres ?? {};
-  for (const k of ['image', 'adminUrl', 'version', 'prefix'] as const) want(`postgres.${k}`, pgo[k], 'string');
+  for (const k of ['image', 'adminUrl', 'version', 'prefix', 'embeddedDir'] as const)
+    want(`postgres.${k}`, pgo[k], 'string');
   want('postgres.tmpfs', pgo.tmpfs, 'boolean');
   want('keepOnFailure', options.keepOnFailure, 'boolean');
   want('isolation', options.isolation, 'string');
@@ -162,13 +248,85 @@ function typeProblems(options: ShipgateOptions): string[] {
   return problems;
 }
 
+const PREFIX = /^[a-z][a-z0-9]{0,15}$/;
+const FLAG = /^(1|0|true|false|yes|no|on|off)$/i;
+
+/**
+ * Problems of the env vars the session reads later (provider, admin URL, prefix, limits): checked
+ * here so that a bad value is named before any server starts, with the other problems.
+ */
+function envProblems(pgOpts: NonNullable<ShipgateOptions['postgres']>, env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  const provider = envValue('SHIPGATE_PROVIDER', env);
+  if (provider !== undefined && !PROVIDERS.includes(provider)) {
+    const near = didYouMean(provider, PROVIDERS);
+    problems.push(
+      `SHIPGATE_PROVIDER is "${provider}"; expected one of ${PROVIDERS.join(', ')}${near ? ` (did you mean ${near}?)` : ''}`,
+    );
+  }
+  const envUrl = envValue('SHIPGATE_DATABASE_URL', env);
+  const url = envUrl ?? (typeof pgOpts.adminUrl === 'string' ? pgOpts.adminUrl : undefined);
+  if (url !== undefined) {
+    const source = envUrl !== undefined ? 'SHIPGATE_DATABASE_URL' : 'postgres.adminUrl';
+    let protocol: string | undefined;
+    try {
+      protocol = new URL(url).protocol;
+    } catch {
+      problems.push(
+        `${source} is not a URL: "${redactUrl(url)}"; expected postgres://user:password@host:5432/postgres`,
+      );
+    }
+    if (protocol !== undefined && protocol !== 'postgres:' && protocol !== 'postgresql:') {
+      problems.push(
+        `${source} "${redactUrl(url)}" has protocol "${protocol}"; expected postgres: or postgresql: (postgres://user:password@host:5432/postgres)`,
+      );
+    }
+  }
+  if (typeof pgOpts.prefix === 'string' && !PREFIX.test(pgOpts.prefix)) {
+    const source = envValue('SHIPGATE_DB_PREFIX', env) !== undefined ? 'SHIPGATE_DB_PREFIX' : 'postgres.prefix';
+    problems.push(
+      `${source} is "${pgOpts.prefix}"; expected a lowercase letter and up to 15 lowercase letters or digits ([a-z][a-z0-9]{0,15})`,
+    );
+  }
+  intSetting('SHIPGATE_PG_MAX_CONNECTIONS', env, 10, 10_000, problems);
+  intSetting('SHIPGATE_KEEP_TEMPLATES', env, 0, 1_000, problems);
+  intSetting('SHIPGATE_PG_TIMEOUT_MS', env, 100, 3_600_000, problems);
+  intSetting('SHIPGATE_SWEEP_KEPT_AFTER_HOURS', env, 0, 87_600, problems);
+  intSetting('SHIPGATE_EMBEDDED_SWEEP_AFTER_MINUTES', env, 0, 525_600, problems);
+  const embeddedDir = envValue('SHIPGATE_EMBEDDED_DIR', env) ?? pgOpts.embeddedDir;
+  if (typeof embeddedDir === 'string' && !isDirectory(embeddedDir)) {
+    const source =
+      envValue('SHIPGATE_EMBEDDED_DIR', env) !== undefined ? 'SHIPGATE_EMBEDDED_DIR' : 'postgres.embeddedDir';
+    problems.push(`${source} "${path.resolve(embeddedDir)}" is not a directory; create it or point ${source} at one`);
+  }
+  const shard = envValue('SHIPGATE_SHARD', env);
+  const m = shard === undefined ? null : /^(\d+)\/(\d+)$/.exec(shard.trim());
+  if (shard !== undefined && !(m && Number(m[1]) >= 1 && Number(m[1]) <= Number(m[2]))) {
+    problems.push(`SHIPGATE_SHARD is "${shard}"; expected i/n with 1 <= i <= n, e.g. 2/4 (this process's CI shard)`);
+  }
+  const keep = envValue('SHIPGATE_KEEP_ON_FAILURE', env);
+  if (keep !== undefined && !FLAG.test(keep)) {
+    problems.push(`SHIPGATE_KEEP_ON_FAILURE is "${keep}"; expected 1 or 0 (also true/false, yes/no, on/off)`);
+  }
+  return problems;
+}
+
+function isDirectory(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Validates options, applies env vars and defaults; reports every problem at once. */
 export function resolveOptions(options: ShipgateOptions, root: string, env = process.env): ResolvedOptions {
   const problems: string[] = [
     ...unknownKeyProblems(options, TOP_KEYS, ''),
     ...unknownKeyProblems(options.postgres, POSTGRES_KEYS, 'postgres.'),
     ...typeProblems(options),
   ];
-  if (problems.some((p) => p.startsWith('postgres is') || p.startsWith('migrator is'))) throw new ConfigError(problems);
+  if (problems.some((p) => p.startsWith('postgres is') || p.startsWith('migrator is'))) throw configError(problems);
   const pgOpts = { ...(options.postgres ?? {}) };
   // The one precedence (settings.ts): the env var over the config key. The provider's own
   // options (image, adminUrl, maxConnections, version, embeddedDir) get theirs in
@@ -184,10 +342,7 @@ export function resolveOptions(options: ShipgateOptions, root: string, env = pro
   ) {
     problems.push(`postgres.maxConnections is ${pgOpts.maxConnections}; expected an integer ≥ 10`);
   }
-  const envMax = envValue('SHIPGATE_PG_MAX_CONNECTIONS', env);
-  if (envMax !== undefined && !/^\d+$/.test(envMax)) {
-    problems.push(`SHIPGATE_PG_MAX_CONNECTIONS is "${envMax}"; expected an integer`);
-  }
+  problems.push(...envProblems(pgOpts, env));
 
   const isolation = (envValue('SHIPGATE_ISOLATION', env) ?? options.isolation ?? 'file') as Isolation;
   if (!ISOLATIONS.includes(isolation)) {
@@ -233,10 +388,16 @@ export function resolveOptions(options: ShipgateOptions, root: string, env = pro
       continue;
     }
     const { file } = parseModuleRef(ref, root);
-    if (!existsSync(file)) problems.push(`${key} module "${file}" does not exist`);
+    if (!existsSync(file)) problems.push(`${key} module "${file}" does not exist (fix the path in config key ${key})`);
+  }
+  if (migrator.kind === 'function' && typeof migrator.module === 'string') {
+    const { file } = parseModuleRef(migrator.module, root);
+    if (!existsSync(file)) {
+      problems.push(`migrator.module "${file}" does not exist (fix the path in config key migrator.module)`);
+    }
   }
 
-  if (problems.length) throw new ConfigError(problems);
+  if (problems.length) throw configError(problems);
   const resolveRef = (ref: string | undefined) => {
     if (!ref) return undefined;
     const { file, exportName } = parseModuleRef(ref, root);

@@ -1,4 +1,5 @@
 import { redactSecrets } from './redact.ts';
+import { envValue } from './settings.ts';
 
 /**
  * Every error shipgate raises is a ShipgateError with a stable `code`, a message that says
@@ -68,6 +69,12 @@ function describeRaw(err: unknown): string {
     return err.errors.map(describeError).join('; ');
   }
   if (err instanceof Error) {
+    // pg's own words for shipgate's bounds (core/pg-timeouts.ts) name neither the limit nor its knob.
+    // A caller that used another limit says so itself (server-info.ts); this is the default one.
+    if (/^(timeout expired|Connection terminated due to connection timeout|Query read timeout)$/.test(err.message)) {
+      const ms = envValue('SHIPGATE_PG_TIMEOUT_MS') ?? '10000';
+      return `${err.message}: no answer from Postgres within ${ms} ms (SHIPGATE_PG_TIMEOUT_MS)`;
+    }
     // fetch and friends wrap the real reason ("connect ECONNREFUSED …") in `cause`.
     if (err.message === 'fetch failed' && err.cause) return `${err.message}: ${describeError(err.cause)}`;
     const code = (err as { code?: unknown }).code;

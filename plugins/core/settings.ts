@@ -31,10 +31,18 @@ export const SETTINGS = {
     what: 'max_connections of servers shipgate starts',
   },
   SHIPGATE_PG_VERSION: { key: 'postgres.version', what: 'embedded Postgres version' },
+  SHIPGATE_PG_TIMEOUT_MS: {
+    default: '10000',
+    what: 'limit on connecting to Postgres and on each admin statement (CREATE/DROP DATABASE: 6×)',
+  },
   SHIPGATE_EMBEDDED_DIR: {
     key: 'postgres.embeddedDir',
     default: '/dev/shm, else the OS temp dir',
     what: 'parent of embedded data dirs',
+  },
+  SHIPGATE_EMBEDDED_SWEEP_AFTER_MINUTES: {
+    default: '10',
+    what: "age after which a dead run's embedded data dir is swept",
   },
   SHIPGATE_DB_PREFIX: {
     key: 'postgres.prefix',
@@ -49,7 +57,10 @@ export const SETTINGS = {
   },
   SHIPGATE_ISOLATION: { key: 'isolation', default: 'file', what: 'file, test or rollback' },
   SHIPGATE_KEEP_ON_FAILURE: { key: 'keepOnFailure', default: 'off', what: "keep a failed test's database" },
-  SHIPGATE_SWEEP_AFTER_MINUTES: { default: '60', what: "age after which another run's databases count as stale" },
+  SHIPGATE_SWEEP_KEPT_AFTER_HOURS: {
+    default: '24',
+    what: "age after which a dead run's kept databases are swept",
+  },
   SHIPGATE_KEEP_TEMPLATES: { default: '3', what: 'templates kept per prefix' },
   SHIPGATE_REAPER: { default: 'on', what: '0 disables the detached reaper' },
   SHIPGATE_REPORT_DIR: { default: '.shipgate/report', what: 'where runners write results' },
@@ -75,6 +86,15 @@ export const SETTINGS = {
   SHIPGATE_SMOKE_ROWS: { key: '--rows', default: 'small', what: 'seed volume per table' },
   SHIPGATE_SMOKE_FAIL_ON: { key: '--fail-on', what: 'WARN patterns that fail' },
   SHIPGATE_SMOKE_ALLOW: { key: '--allow', what: 'UNSAFE patterns accepted' },
+  SHIPGATE_SMOKE_SEVERITY: { key: '--severity', what: 'pattern=LEVEL overrides of the verdict scale' },
+  SHIPGATE_SMOKE_PRODUCTION_ROWS: {
+    key: '--production-rows',
+    what: 'production rows per table (table=N, comma-separated) to extrapolate locks',
+  },
+  SHIPGATE_SMOKE_PRODUCTION_STATS: {
+    key: '--production-stats',
+    what: 'production stats snapshot (JSON) to extrapolate locks',
+  },
   SHIPGATE_SMOKE_LOCK_BUDGET_MS: {
     key: '--lock-budget-ms',
     default: '1000',

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BudgetError } from '../budget/errors.ts';
 import { onTeardown } from '../core/cleanup.ts';
-import { type K6Summary, parseK6Summary } from './summary.ts';
+import { describeError } from '../core/errors.ts';
+import { type K6Summary, readK6Summary } from './summary.ts';
 
 /**
  * Finds and runs k6. The binary is `K6_BIN`, else `k6` on `PATH`; every run passes
@@ -72,8 +73,10 @@ export function k6ExitMeaning(code: number | null): { kind: 'ok' | 'violation' |
 export interface K6Run {
   code: number | null;
   meaning: ReturnType<typeof k6ExitMeaning>;
-  /** The handleSummary JSON, when k6 wrote it. */
+  /** The handleSummary JSON (else the --summary-export one), when k6 wrote one shipgate can read. */
   summary?: K6Summary;
+  /** Why the summary k6 left could not be read (`SHIPGATE_K6_SUMMARY`: truncated, empty, not JSON, wrong shape). */
+  summaryError?: BudgetError;
   summaryFile: string;
   exportFile: string;
   output: string;
@@ -82,6 +85,7 @@ export interface K6Run {
 /**
  * Runs `k6 run --no-usage-report` on `script` with `BASE_URL` and `SHIPGATE_REPORT_DIR`, writing
  * `<reportDir>/k6/<name>.summary.json` (handleSummary) and `<name>.export.json` (--summary-export).
+ * Resolves once k6 exits, whatever it left: an unreadable summary is `summaryError`, not a throw.
  */
 export function runK6(
   binary: K6Binary,
@@ -92,6 +96,8 @@ export function runK6(
   mkdirSync(dir, { recursive: true });
   const summaryFile = path.join(dir, `${opts.name}.summary.json`);
   const exportFile = path.join(dir, `${opts.name}.export.json`);
+  // A summary left by an earlier run must not stand in for this one's.
+  for (const file of [summaryFile, exportFile]) rmSync(file, { force: true });
   const args = [
     'run',
     '--no-usage-report',
@@ -101,6 +107,9 @@ export function runK6(
     `BASE_URL=${opts.baseUrl}`,
     '-e',
     `SHIPGATE_REPORT_DIR=${opts.reportDir}`,
+    // handleSummary writes here; an inherited SHIPGATE_K6_SUMMARY would send it elsewhere.
+    '-e',
+    `SHIPGATE_K6_SUMMARY=${summaryFile}`,
     ...(opts.args ?? []),
     script,
   ];
@@ -122,7 +131,7 @@ export function runK6(
     child.on('error', (err) => {
       unregister();
       reject(
-        new BudgetError('SHIPGATE_K6_RUN', `Could not start k6 at "${binary.path}": ${err.message}`, {
+        new BudgetError('SHIPGATE_K6_RUN', `Could not start k6 at "${binary.path}": ${err.message}.`, {
           cause: err,
           hint: 'Check K6_BIN or PATH.',
         }),
@@ -131,11 +140,37 @@ export function runK6(
     child.on('exit', (code) => {
       unregister();
       let summary: K6Summary | undefined;
-      for (const file of [summaryFile, exportFile]) {
-        if (summary || !existsSync(file)) continue;
-        summary = parseK6Summary(JSON.parse(readFileSync(file, 'utf8')), file);
+      let summaryError: BudgetError | undefined;
+      const file = [summaryFile, exportFile].find((f) => existsSync(f));
+      if (file) {
+        try {
+          summary = readK6Summary(
+            file,
+            `k6 (${binary.path}) ${code === null ? 'was killed by a signal' : `exited ${code}`} after writing it; its output shows why. The generated script's handleSummary writes ${path.basename(summaryFile)}, --summary-export ${path.basename(exportFile)}: re-run \`shipgate k6 run\`.`,
+          );
+        } catch (err) {
+          // Thrown in an event handler it would be uncaught: every failure becomes the run's summaryError.
+          summaryError =
+            err instanceof BudgetError
+              ? err
+              : new BudgetError(
+                  'SHIPGATE_K6_SUMMARY',
+                  `k6 summary "${file}" could not be read: ${describeError(err)}.`,
+                  {
+                    cause: err,
+                  },
+                );
+        }
       }
-      resolve({ code, meaning: k6ExitMeaning(code), ...(summary ? { summary } : {}), summaryFile, exportFile, output });
+      resolve({
+        code,
+        meaning: k6ExitMeaning(code),
+        ...(summary ? { summary } : {}),
+        ...(summaryError ? { summaryError } : {}),
+        summaryFile,
+        exportFile,
+        output,
+      });
     });
   });
 }

@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import type { LatencyStats, Measurement } from '../budget/analyze.ts';
 import { BudgetError } from '../budget/errors.ts';
 import type { BudgetResult } from '../budget/measure.ts';
 import { resolveRun } from '../budget/profiles.ts';
 import type { ProfileName, ResolvedBudgets, Slo } from '../budget/slo.ts';
 import { type BudgetKey, judge } from '../budget/verdict.ts';
+import { describeError } from '../core/errors.ts';
 
 /**
  * k6 end-of-test summaries, in both shapes k6 writes, read into the same result model as the
@@ -66,13 +68,38 @@ function inferType(v: Record<string, unknown>): K6MetricType {
 const numbers = (o: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
 
-/** Reads a k6 summary (either shape); throws {@link BudgetError} naming `source` for anything else. */
-export function parseK6Summary(input: unknown, source = 'k6 summary'): K6Summary {
+/** How to get a usable summary; the end of every `SHIPGATE_K6_SUMMARY` error unless the caller gives its own. */
+export const SUMMARY_HINT =
+  "Re-run k6 to the end and pass the JSON it writes: a generated script's handleSummary writes <report dir>/k6/<id>.summary.json (SHIPGATE_K6_SUMMARY overrides the path), `k6 run --summary-export <file>` the older shape.";
+
+const quoted = (keys: string[]) => keys.map((k) => `"${k}"`).join(', ');
+const kindOf = (v: unknown): string =>
+  v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+
+/** Reads a k6 summary (either shape); throws {@link BudgetError} `SHIPGATE_K6_SUMMARY` naming `source` for anything else. */
+export function parseK6Summary(input: unknown, source = 'k6 summary', hint = SUMMARY_HINT): K6Summary {
   const metrics = (input as { metrics?: unknown })?.metrics;
-  if (typeof metrics !== 'object' || metrics === null) {
+  if (typeof metrics !== 'object' || metrics === null || Array.isArray(metrics)) {
+    const found =
+      typeof input !== 'object' || input === null || Array.isArray(input)
+        ? `The JSON is ${kindOf(input)}`
+        : 'metrics' in input
+          ? `Its "metrics" is ${kindOf(metrics)}`
+          : `Its top-level keys are ${quoted(Object.keys(input)) || 'none'}`;
     throw new BudgetError(
       'SHIPGATE_K6_SUMMARY',
-      `${source} has no "metrics" object; expected a k6 handleSummary or --summary-export JSON.`,
+      `${source} has no "metrics" object; expected a k6 handleSummary or --summary-export JSON. ${found}.`,
+      { hint },
+    );
+  }
+  const notObjects = Object.entries(metrics).filter(([, m]) => typeof m !== 'object' || m === null || Array.isArray(m));
+  if (notObjects.length) {
+    const listed = notObjects.slice(0, 3).map(([name, m]) => `metric "${name}" is ${kindOf(m)}`);
+    if (notObjects.length > 3) listed.push(`${notObjects.length - 3} more`);
+    throw new BudgetError(
+      'SHIPGATE_K6_SUMMARY',
+      `${source} is not a k6 summary: ${listed.join(', ')}; k6 writes each metric as an object.`,
+      { hint },
     );
   }
   const entries = Object.entries(metrics as Record<string, Record<string, unknown>>);
@@ -110,6 +137,49 @@ export function parseK6Summary(input: unknown, source = 'k6 summary'): K6Summary
     metrics: out,
     ...(typeof duration === 'number' ? { testRunDurationMs: duration } : {}),
   };
+}
+
+/** Line and column (1-based) just past the end of `text`. */
+function endOf(text: string): { line: number; column: number } {
+  const lines = text.split('\n');
+  return { line: lines.length, column: (lines.at(-1)?.length ?? 0) + 1 };
+}
+
+/**
+ * Reads and parses the k6 summary at `file`. Anything but a summary (missing, unreadable, empty,
+ * truncated, not JSON, JSON of another shape) throws {@link BudgetError} `SHIPGATE_K6_SUMMARY`,
+ * naming the file, what is wrong with it, and `hint` (default {@link SUMMARY_HINT}).
+ */
+export function readK6Summary(file: string, hint = SUMMARY_HINT): K6Summary {
+  const subject = `k6 summary "${file}"`;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const what = code === 'ENOENT' ? 'does not exist' : `cannot be read (${describeError(err)})`;
+    throw new BudgetError('SHIPGATE_K6_SUMMARY', `${subject} ${what}.`, { cause: err, hint });
+  }
+  const text = bytes.toString('utf8');
+  if (text.trim() === '') {
+    const what = bytes.length === 0 ? 'is empty (0 bytes)' : `holds only whitespace (${bytes.length} bytes)`;
+    throw new BudgetError('SHIPGATE_K6_SUMMARY', `${subject} ${what}; k6 wrote no summary into it.`, { hint });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    const reason = (err as Error).message.replace(/\s+/g, ' ');
+    // V8 says "Unexpected end of JSON input", or names a position at the end of the text.
+    const at = /at position (\d+)/.exec(reason);
+    const truncated = reason.includes('end of JSON input') || (!!at && Number(at[1]) >= text.trimEnd().length);
+    const end = endOf(text.trimEnd());
+    const what = truncated
+      ? `is truncated: the JSON stops after ${bytes.length.toLocaleString('en-US')} bytes, inside a value (line ${end.line}, column ${end.column}): it was cut off while being written or copied`
+      : `is not JSON (${bytes.length.toLocaleString('en-US')} bytes): ${reason}`;
+    throw new BudgetError('SHIPGATE_K6_SUMMARY', `${subject} ${what}.`, { cause: err, hint });
+  }
+  return parseK6Summary(data, subject, hint);
 }
 
 const THRESHOLD =

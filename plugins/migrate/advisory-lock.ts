@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import { MigrationError } from '../core/errors.ts';
+import { pgConnectOptions } from '../core/pg-timeouts.ts';
 import { PRISMA_ADVISORY_LOCK_KEY } from './prisma-history.ts';
 
 /**
@@ -56,7 +57,11 @@ export async function releaseLock(client: pg.Client): Promise<void> {
 export function cancelOnAbort(url: string, pid: number | undefined, signal: AbortSignal | undefined): () => void {
   if (!signal || pid === undefined) return () => {};
   const onAbort = () => {
-    const side = new pg.Client({ connectionString: url, application_name: 'shipgate:migrate-cancel' });
+    const side = new pg.Client({
+      ...pgConnectOptions(),
+      connectionString: url,
+      application_name: 'shipgate:migrate-cancel',
+    });
     side.on('error', () => {});
     void side
       .connect()

@@ -124,7 +124,26 @@ export function readMigrationsFolder(dir: string): MigrationsFolder {
       return { name: e.name, path: file, sql: decodeUtf8(bytes, file) };
     })
     .sort((a, b) => a.name.localeCompare(b.name));
+  if (migrations.length === 0) warnEmpty(dir, entries);
   return { dir, migrations, lockfile };
+}
+
+const warnedEmpty = new Set<string>();
+
+/**
+ * An empty folder builds an empty database without an error, which is almost always a wrong
+ * path: say so once per folder and process, on stderr, with the setting that fixes it.
+ */
+function warnEmpty(dir: string, entries: readonly Dirent[]): void {
+  if (warnedEmpty.has(dir)) return;
+  warnedEmpty.add(dir);
+  const flat = entries.filter((e) => e.isFile() && e.name.endsWith('.sql')).length;
+  const layout = flat
+    ? ` It has ${flat} .sql file(s) directly in it; Prisma's layout is <timestamp>_<name>/migration.sql.`
+    : '';
+  process.stderr.write(
+    `shipgate: warning: migrations folder "${dir}" holds no migrations (no <timestamp>_<name>/ folder), so the database is built empty.${layout} If that is not intended, point config key migrator.migrationsDir (or env SHIPGATE_MIGRATIONS_DIR; --dir / --head on the CLI) at the folder with your migrations.\n`,
+  );
 }
 
 /**

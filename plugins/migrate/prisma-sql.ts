@@ -22,6 +22,7 @@
  */
 import pg from 'pg';
 import { ConfigError, describeError, MigrationError, redactUrl } from '../core/errors.ts';
+import { pgConnectOptions } from '../core/pg-timeouts.ts';
 import { acquireLock, cancelOnAbort, releaseLock } from './advisory-lock.ts';
 import {
   locateByPosition,
@@ -112,7 +113,7 @@ async function runPrismaSql(
   const { schema, label } = describeUrl(url);
   throwIfAborted(options.signal, label);
 
-  const client = new pg.Client({ connectionString: url, application_name: 'shipgate:migrate' });
+  const client = new pg.Client({ ...pgConnectOptions(), connectionString: url, application_name: 'shipgate:migrate' });
   client.on('error', () => {}); // a killed backend surfaces as the failing query's error instead
   try {
     await client.connect();

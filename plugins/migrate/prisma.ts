@@ -17,6 +17,7 @@ import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import pg from 'pg';
 import { describeError, MigrationError, redactUrl } from '../core/errors.ts';
+import { pgConnectOptions } from '../core/pg-timeouts.ts';
 import { hashMigrations, readMigrationsFolder, resolveMigrationsDir } from './migrations-dir.ts';
 import type { MigrateOptions, MigrateResult, Migrator } from './migrator.ts';
 
@@ -207,7 +208,7 @@ async function runPrismaDeploy(
 
 /** Names of finished, not rolled back migrations; empty when the history table does not exist. */
 async function appliedNames(url: string): Promise<Set<string>> {
-  const client = new pg.Client({ connectionString: url, application_name: 'shipgate:migrate' });
+  const client = new pg.Client({ ...pgConnectOptions(), connectionString: url, application_name: 'shipgate:migrate' });
   client.on('error', () => {});
   try {
     await client.connect();

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { onTeardown } from '../core/cleanup.ts';
@@ -105,10 +105,13 @@ export async function startAppProcess(config: AppCommandConfig, ctx: AppContext)
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
 
-  const pidFile = path.join(tmpdir(), `shipgate-app-${process.pid}-${child.pid ?? 'x'}.pid`);
+  // The reaper signals the pid this file names: a private dir (mkdtemp: 0700, a fresh name),
+  // never a predictable path that another user could pre-create.
+  const pidDir = mkdtempSync(path.join(tmpdir(), `shipgate-app-${process.pid}-`));
+  const pidFile = path.join(pidDir, 'app.pid');
   let unreap = () => {};
   if (child.pid) {
-    writeFileSync(pidFile, `${child.pid}\n`);
+    writeFileSync(pidFile, `${child.pid}\n`, { flag: 'wx', mode: 0o600 });
     unreap = registerReapable({ kind: 'process', pidFile, dirs: [] });
   }
   let stopped: Promise<void> | undefined;
@@ -125,7 +128,7 @@ export async function startAppProcess(config: AppCommandConfig, ctx: AppContext)
       await new Promise((r) => setImmediate(r));
       await ctx.log.close();
       unreap();
-      rmSync(pidFile, { force: true });
+      rmSync(pidDir, { recursive: true, force: true });
       log('stopped %s (pid %d)', shown, child.pid);
     })();
     return stopped;

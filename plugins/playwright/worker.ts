@@ -1,6 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { ConfigError, DatabaseError, describeError, redactUrl, ShipgateError } from '../core/errors.ts';
 import { envValue } from '../core/settings.ts';
 import { Databases, type TestDatabase } from '../postgres/databases.ts';
@@ -88,26 +87,17 @@ export function startApp(config: AppConfig, ctx: AppContext): Promise<StartedApp
   return 'factory' in config ? startAppInProcess(config, ctx) : startAppProcess(config, ctx);
 }
 
-/** `CREATE DATABASE name TEMPLATE …` as `Databases.clone` does, under a name chosen by the caller. */
-async function cloneAs(runtime: SessionRuntime, name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: runtime.adminUrl });
-  const strategy = runtime.major >= 15 ? ' STRATEGY FILE_COPY' : '';
+/** Clones the template under `name` (marked as the run's, as `Databases.clone` does), with the run's context on failure. */
+async function cloneAs(databases: Databases, runtime: SessionRuntime, name: string): Promise<void> {
   try {
-    await client.connect();
-    await client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(runtime.template)}${strategy}`);
+    await databases.cloneNamed(runtime.template, name);
   } catch (err) {
     throw new DatabaseError(
       'SHIPGATE_DB_CLONE',
       `Could not clone template "${runtime.template}" into "${name}" on ${redactUrl(runtime.adminUrl)}: ${describeError(err)}.`,
       { cause: err, hint: "Is the run's Postgres still up? See the globalSetup output above." },
     );
-  } finally {
-    await client.end().catch(() => undefined);
   }
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** Clones the template, starts the app on it, records the timings. Nothing is left behind on failure. */
@@ -131,7 +121,7 @@ export async function startWorker(options: WorkerOptions): Promise<ShipgateWorke
   const name = `${runtime.prefix}_t_${Math.floor(Date.now() / 1000).toString(36)}_${runtime.runId}_${process.pid.toString(36)}_w${options.workerIndex.toString(36)}`;
   let cloneUs = 0;
   let clonedAt = Number.POSITIVE_INFINITY;
-  const cloned = cloneAs(runtime, name).then(() => {
+  const cloned = cloneAs(databases, runtime, name).then(() => {
     clonedAt = performance.now();
     cloneUs = Math.round((clonedAt - t0) * 1000);
   });

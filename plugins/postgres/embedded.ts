@@ -16,6 +16,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { onTeardown } from '../core/cleanup.ts';
+import { embeddedSweepAfterMs } from '../core/config.ts';
+import { debug } from '../core/debug.ts';
 import { describeError, ProviderError } from '../core/errors.ts';
 import { freePort } from '../core/net.ts';
 import { packageRoot } from '../core/own-files.ts';
@@ -26,6 +28,7 @@ import type { Availability, PostgresProvider, ProviderOptions, StartedPostgres }
 import { readServerInfo } from './server-info.ts';
 
 const DATA_DIR_PREFIX = 'shipgate-pg-';
+const sweepLog = debug('embedded');
 const USER = 'postgres';
 
 function searchRoots(): string[] {
@@ -142,30 +145,58 @@ function postmasterPid(dir: string): number | undefined {
 
 /**
  * Kills the postmaster of, and removes, server dirs left by crashed runs: `shipgate-pg-<pid>-*`
- * whose owning process is gone and that are older than `olderThanMs`. Each removal is logged.
+ * whose owning process is gone and that are older than `olderThanMs`
+ * (`SHIPGATE_EMBEDDED_SWEEP_AFTER_MINUTES`, default 10), in `parents` (default: /dev/shm, the OS
+ * temp dir and `SHIPGATE_EMBEDDED_DIR`). Each removal is logged; each dir left alone, and why,
+ * is in the debug output (`DEBUG=shipgate:embedded`).
  */
-export async function sweepStaleDataDirs(olderThanMs = 10 * 60_000, parents?: string[]): Promise<string[]> {
+export async function sweepStaleDataDirs(
+  olderThanMs: number = embeddedSweepAfterMs(),
+  parents: string[] = [...new Set(['/dev/shm', tmpdir(), envValue('SHIPGATE_EMBEDDED_DIR') ?? tmpdir()])],
+): Promise<string[]> {
   const removed: string[] = [];
-  for (const parent of parents ?? [...new Set(['/dev/shm', tmpdir()])]) {
+  const minutes = (ms: number) => `${(ms / 60_000).toFixed(1)} min`;
+  for (const parent of parents) {
     let names: string[];
     try {
       names = (await readdir(parent)).filter((n) => n.startsWith(DATA_DIR_PREFIX));
-    } catch {
+    } catch (err) {
+      sweepLog('cannot list "%s": %s', parent, describeError(err));
       continue;
     }
     for (const name of names) {
       const dir = path.join(parent, name);
       try {
         const ownerPid = Number(name.split('-')[2]);
-        if (!Number.isInteger(ownerPid) || ownerPid <= 0 || processAlive(ownerPid)) continue;
-        if (Date.now() - (await stat(dir)).mtimeMs < olderThanMs) continue;
+        if (!Number.isInteger(ownerPid) || ownerPid <= 0) {
+          sweepLog('kept "%s": no owner pid in its name', dir);
+          continue;
+        }
+        if (processAlive(ownerPid)) {
+          sweepLog('kept "%s": its run %d is alive', dir, ownerPid);
+          continue;
+        }
+        const age = Date.now() - (await stat(dir)).mtimeMs;
+        if (age < olderThanMs) {
+          sweepLog(
+            'kept "%s": run %d is gone but the dir is %s old, under %s (SHIPGATE_EMBEDDED_SWEEP_AFTER_MINUTES)',
+            dir,
+            ownerPid,
+            minutes(age),
+            minutes(olderThanMs),
+          );
+          continue;
+        }
         const pid = postmasterPid(dir);
         if (pid && processAlive(pid)) process.kill(pid, 'SIGQUIT');
         await rm(dir, { recursive: true, force: true });
         removed.push(dir);
-        process.stderr.write(`shipgate: embedded: removed "${dir}", left by run ${ownerPid}, which is gone\n`);
-      } catch {
+        process.stderr.write(
+          `shipgate: embedded: removed "${dir}", left by run ${ownerPid}, which is gone (${minutes(age)} old)\n`,
+        );
+      } catch (err) {
         // another sweeper got there first, or it is not ours to remove
+        sweepLog('kept "%s": %s', dir, describeError(err));
       }
     }
   }
@@ -191,6 +222,32 @@ function tail(file: string, lines = 12): string {
   } catch {
     return '(no log)';
   }
+}
+
+/**
+ * Server log lines that explain what a client only saw the symptom of: a full disk behind
+ * "checkpoint request failed", a backend the OOM killer took. The log goes with the dir.
+ */
+const SERVER_TROUBLE =
+  /No space left on device|out of memory|PANIC: |terminated by signal|could not (write|extend|fsync)/;
+
+/** Prints the log's trouble lines, if any, naming the dir: the last chance before it is removed. */
+function reportTrouble(dir: string, logFile: string, max = 6): void {
+  let lines: string[];
+  try {
+    lines = readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter((l) => SERVER_TROUBLE.test(l));
+  } catch {
+    return;
+  }
+  if (lines.length === 0) return;
+  process.stderr.write(
+    `shipgate: embedded: the server in "${dir}" logged ${lines.length} error(s) a client may have seen only as a symptom (last ${Math.min(max, lines.length)}):\n${lines
+      .slice(-max)
+      .map((l) => `  ${l}`)
+      .join('\n')}\n`,
+  );
 }
 
 /** Waits until the server accepts a login, the postmaster exits, or the time is up. */
@@ -220,6 +277,18 @@ async function stopPostmaster(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.ref();
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A frozen (SIGSTOPped) server would hold SIGINT and SIGQUIT until the last step: resume it
+  // first. The postmaster leads its own process group (detached), so the final SIGKILL goes to
+  // its backends too, which would otherwise linger, stopped, with the shared memory.
+  const group = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, signal);
+    } catch {
+      // the group is gone
+    }
+  };
+  group('SIGCONT');
+  exited.then(() => group('SIGKILL'));
   for (const [signal, waitMs] of [
     ['SIGINT', 10_000],
     ['SIGQUIT', 5_000],
@@ -261,7 +330,7 @@ export const embeddedProvider: PostgresProvider = {
     }
     const bins: EmbeddedBinaries = choice.binaries;
     const parent = dataDirParent(options);
-    await sweepStaleDataDirs(undefined, [...new Set(['/dev/shm', tmpdir(), parent])]);
+    await sweepStaleDataDirs(embeddedSweepAfterMs(), [...new Set(['/dev/shm', tmpdir(), parent])]);
     hydrateSymlinks(bins.pkgDir);
     const user = serverUser();
     if (user) {
@@ -287,6 +356,7 @@ export const embeddedProvider: PostgresProvider = {
     }
 
     let child: ChildProcess | undefined;
+    let ready = false;
     // Later callers wait for the stop in progress rather than return before the dir is gone.
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
@@ -295,6 +365,8 @@ export const embeddedProvider: PostgresProvider = {
         try {
           if (child) await stopPostmaster(child);
         } finally {
+          // A failed start already quotes the log in its error.
+          if (ready) reportTrouble(dir, logFile);
           await rm(dir, { recursive: true, force: true });
           unreap();
         }
@@ -340,6 +412,7 @@ export const embeddedProvider: PostgresProvider = {
       );
       child.unref();
       await waitReady(adminUrl, child, timeoutMs);
+      ready = true;
     } catch (err) {
       const lastLines = tail(logFile);
       await stop().catch(() => undefined);

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { ConfigError, describeError, ProviderError, redactUrl } from '../core/errors.ts';
+import { pgConnectOptions } from '../core/pg-timeouts.ts';
 import { envValue } from '../core/settings.ts';
 import type { Availability, PostgresProvider, ProviderOptions, StartedPostgres } from './provider.ts';
 import { readServerInfo } from './server-info.ts';
@@ -58,7 +59,7 @@ export const externalProvider: PostgresProvider = {
     }
     parseAdminUrl(url);
     const info = await readServerInfo(url);
-    const client = new pg.Client({ connectionString: url });
+    const client = new pg.Client({ ...pgConnectOptions(), connectionString: url });
     try {
       await client.connect();
       const { rows } = await client.query<{ ok: boolean; role: string }>(

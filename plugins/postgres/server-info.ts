@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { DatabaseError, describeError, redactUrl } from '../core/errors.ts';
+import { isPgTimeout } from '../core/pg-timeouts.ts';
 
 /** What shipgate needs to know about a server: major version, version string, max_connections. */
 export interface ServerInfo {
@@ -20,9 +21,12 @@ export async function readServerInfo(adminUrl: string, connectTimeoutMs = 10_000
     if (!row) throw new Error('no row from current_setting()');
     return { major: Math.floor(Number(row.num) / 10_000), version: row.version, maxConnections: Number(row.max) };
   } catch (err) {
+    const why = isPgTimeout(err)
+      ? `${(err as Error).message}: no answer within ${connectTimeoutMs} ms`
+      : describeError(err);
     throw new DatabaseError(
       'SHIPGATE_DB_UNREACHABLE',
-      `Cannot connect to Postgres at "${redactUrl(adminUrl)}": ${describeError(err)}.`,
+      `Cannot connect to Postgres at "${redactUrl(adminUrl)}": ${why}.`,
       { cause: err, hint: 'Check the server is running, or set SHIPGATE_DATABASE_URL / SHIPGATE_PROVIDER.' },
     );
   } finally {

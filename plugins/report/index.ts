@@ -5,6 +5,7 @@ export { type MergedReport, mergeReports, ReportInputError } from './merge.ts';
 export {
   DEFAULT_POLICY,
   type ExitPolicy,
+  ExitPolicyError,
   exitCodeFor,
   parsePolicy,
   type RecordFile,

@@ -1,3 +1,5 @@
+import { ShipgateError } from '../core/errors.ts';
+
 /**
  * The one record model every kind of result is reported in: Vitest and Playwright tests,
  * performance budgets, k6 load runs and migration-smoke checks. Each process writes a
@@ -89,7 +91,10 @@ export function outcomeOf(r: ShipgateRecord): Outcome | undefined {
   return undefined;
 }
 
-/** Parses `key=code,…` over the default policy; throws on unknown keys or non-integer codes. */
+/** An exit policy that does not parse: names every bad part and SHIPGATE_EXIT_POLICY / --policy. */
+export class ExitPolicyError extends ShipgateError {}
+
+/** Parses `key=code,…` over the default policy; throws an ExitPolicyError on unknown keys or non-integer codes. */
 export function parsePolicy(spec: string | undefined, base: ExitPolicy = DEFAULT_POLICY): ExitPolicy {
   const policy = { ...base };
   if (!spec) return policy;
@@ -108,7 +113,10 @@ export function parsePolicy(spec: string | undefined, base: ExitPolicy = DEFAULT
     }
   }
   if (problems.length) {
-    throw new Error(`Invalid exit policy "${spec}": ${problems.join('; ')}. Fix SHIPGATE_EXIT_POLICY or --policy.`);
+    throw new ExitPolicyError(
+      'SHIPGATE_EXIT_POLICY',
+      `Invalid exit policy "${spec}": ${problems.join('; ')}. Fix SHIPGATE_EXIT_POLICY or --policy.`,
+    );
   }
   return policy;
 }

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from '../core/errors.ts';
 import { redactDeep } from '../core/redact.ts';
 import { envValue } from '../core/settings.ts';
 import type { RecordFile, ShipgateRecord } from './model.ts';
@@ -48,6 +49,23 @@ export function clearRecords(dir: string = reportDir()): void {
   rmSync(path.join(dir, 'records'), { recursive: true, force: true });
 }
 
+/** Why `label` is not a shard label `i/n` with 1 ≤ i ≤ n, or undefined. */
+export function shardProblem(label: string): string | undefined {
+  const m = /^(\d+)\/(\d+)$/.exec(label.trim());
+  const [i, n] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  return m && i >= 1 && i <= n
+    ? undefined
+    : `"${label}"; expected i/n with 1 <= i <= n, e.g. 2/4 (this process's CI shard)`;
+}
+
+/** `SHIPGATE_SHARD`, checked: a bad label would make the merge report shards as missing. */
+function shardLabel(): string | undefined {
+  const shard = envValue('SHIPGATE_SHARD');
+  const problem = shard === undefined ? undefined : shardProblem(shard);
+  if (problem) throw new ConfigError([`SHIPGATE_SHARD is ${problem}`]);
+  return shard;
+}
+
 let seq = 0;
 
 /**
@@ -65,7 +83,7 @@ export function writeRecords(
   const file: RecordFile = {
     format: 'shipgate.records/v1',
     producer,
-    shard: envValue('SHIPGATE_SHARD'),
+    shard: shardLabel(),
     run: envValue('SHIPGATE_RUN_ID'),
     commit: currentCommit(),
     schemaVersion: extra.schemaVersion,

@@ -110,17 +110,17 @@ describe('shipgate budget', () => {
     expect(records[0]?.message).toContain('too few samples for p99: n=10, needs ≥ 1000');
   });
 
-  test('a bad environment variable is named with its value, and the run fails (exit 2)', async () => {
+  test('a bad environment variable is named with its value, before anything is measured (exit 64)', async () => {
     const { code, out, records } = await shipgate(['budget', '--url', url, '--slos', slos, '--only', 'cli-pass'], {
       SHIPGATE_BUDGET_ROUNDS: 'many',
     });
-    expect(code).toBe(2);
+    expect(code).toBe(64);
     expect(records).toEqual([]);
-    expect(out).toContain('cli-pass: SHIPGATE_BUDGET_ROUNDS is "many"; expected an integer from 1 to 100.');
+    expect(out).toContain('SHIPGATE_BUDGET_ROUNDS is "many"; expected an integer from 1 to 100.');
     const profile = await shipgate(['budget', '--url', url, '--slos', slos, '--only', 'cli-pass'], {
       SHIPGATE_BUDGET_PROFILE: 'fast',
     });
-    expect(profile.code).toBe(2);
+    expect(profile.code).toBe(64);
     expect(profile.out).toContain('SHIPGATE_BUDGET_PROFILE is "fast"; expected smoke, normal, stress, soak');
   });
 

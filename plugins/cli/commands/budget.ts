@@ -11,6 +11,7 @@ import {
   toRecord,
 } from '../../budget/index.ts';
 import { addServerHistogram, withServerHistogram } from '../../budget/server-histogram.ts';
+import { describeError, redactUrl } from '../../core/errors.ts';
 import { progress } from '../../core/progress.ts';
 import { envValue } from '../../core/settings.ts';
 import { exitCodeFor, parsePolicy, type ShipgateRecord } from '../../report/model.ts';
@@ -27,6 +28,17 @@ export const summary = 'measure SLO budgets against a running server; exit 2 vio
 
 const USAGE =
   'usage: shipgate budget --url <http://host:port> --slos <file[,file]> [--only id,…] [--profile smoke|normal|stress|soak] [--base-url <url>] [--rounds n] [--update-baseline] [--baseline-dir dir] [--metrics-url <url>/metrics]\n';
+
+/** Why `value` is not an http(s) URL (password as `***`), or undefined. */
+function httpUrlProblem(value: string): string | undefined {
+  let protocol: string;
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    return `is not a URL: "${redactUrl(value)}"`;
+  }
+  return protocol === 'http:' || protocol === 'https:' ? undefined : `"${redactUrl(value)}" has protocol "${protocol}"`;
+}
 
 export default async function budget(argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
@@ -64,9 +76,31 @@ export default async function budget(argv: string[]): Promise<number> {
   if (profile !== undefined && !(PROFILE_NAMES as readonly string[]).includes(profile)) {
     problems.push(`--profile is "${profile}"; expected ${PROFILE_NAMES.join(', ')}`);
   }
+  const envProfile = envValue('SHIPGATE_BUDGET_PROFILE');
+  if (profile === undefined && envProfile !== undefined && !(PROFILE_NAMES as readonly string[]).includes(envProfile)) {
+    problems.push(`SHIPGATE_BUDGET_PROFILE is "${envProfile}"; expected ${PROFILE_NAMES.join(', ')}`);
+  }
   const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
   if (rounds !== undefined && !(Number.isInteger(rounds) && rounds >= 1 && rounds <= 100)) {
     problems.push(`--rounds is "${values.rounds}"; expected an integer from 1 to 100`);
+  }
+  const envRounds = envValue('SHIPGATE_BUDGET_ROUNDS');
+  if (rounds === undefined && envRounds !== undefined && !/^([1-9]\d?|100)$/.test(envRounds)) {
+    problems.push(`SHIPGATE_BUDGET_ROUNDS is "${envRounds}"; expected an integer from 1 to 100`);
+  }
+  const urls: [string, string | undefined][] = [
+    [values.url !== undefined ? '--url' : 'SHIPGATE_BUDGET_URL', url],
+    ['--base-url', values['base-url'] as string | undefined],
+    [values['metrics-url'] !== undefined ? '--metrics-url' : 'SHIPGATE_METRICS_URL', metricsUrl],
+  ];
+  for (const [source, value] of urls) {
+    const problem = value === undefined ? undefined : httpUrlProblem(value);
+    if (problem) problems.push(`${source} ${problem}; expected a URL such as http://127.0.0.1:3000`);
+  }
+  try {
+    parsePolicy(envValue('SHIPGATE_EXIT_POLICY'));
+  } catch (err) {
+    problems.push(describeError(err));
   }
   if (problems.length) {
     process.stderr.write(`shipgate budget: ${problems.join('; ')}.\n${USAGE}`);
@@ -76,8 +110,12 @@ export default async function budget(argv: string[]): Promise<number> {
   try {
     slos = selectSlos(await loadSlos((slosArg as string).split(',')), values.only as string | undefined);
   } catch (err) {
-    if (!(err instanceof SloError)) throw err;
-    process.stderr.write(`shipgate budget: ${(err as Error).message}\n`);
+    // A module that does not load (a syntax error, a failing import) is the user's input too.
+    const message =
+      err instanceof SloError
+        ? err.message
+        : `SLO module(s) "${slosArg}" failed to load: ${describeError(err)}. Fix the module, or --slos / SHIPGATE_SLOS.`;
+    process.stderr.write(`shipgate budget: ${message}\n`);
     return 64;
   }
   const records: ShipgateRecord[] = [];

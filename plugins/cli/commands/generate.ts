@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ShipgateError } from '../../core/errors.ts';
+import { envValue } from '../../core/settings.ts';
 import { prismaGenerate } from '../../prisma/generate.ts';
 import { findPrismaSchema } from '../../prisma/schema-location.ts';
 import { printHelp, root, usageError } from '../run.ts';
@@ -35,6 +36,14 @@ export async function generateClient(
   }
   if (values.help) return printHelp(USAGE);
   if (positionals.length > 1) return usageError('generate', `expected one schema, got ${positionals.length}`, USAGE);
+  const timeout = envValue('SHIPGATE_PRISMA_GENERATE_TIMEOUT_MS');
+  if (timeout !== undefined && !/^[1-9]\d*$/.test(timeout)) {
+    return usageError(
+      'generate',
+      `SHIPGATE_PRISMA_GENERATE_TIMEOUT_MS is "${timeout}"; expected a positive whole number of milliseconds (default 120000)`,
+      USAGE,
+    );
+  }
   let schema = positionals[0] ? path.resolve(positionals[0]) : undefined;
   if (!schema) {
     const found = findPrismaSchema(root);

@@ -111,12 +111,17 @@ export function detect(dir: string): Detected {
   if (!existsSync(pkgFile)) {
     throw new Error(`no package.json in ${dir}; run shipgate init in the project's root (or npm init first)`);
   }
-  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as {
+  let pkg: {
     type?: string;
     packageManager?: string;
     dependencies?: Record<string, string>;
     devDependencies?: Record<string, string>;
   };
+  try {
+    pkg = JSON.parse(readFileSync(pkgFile, 'utf8'));
+  } catch (err) {
+    throw new Error(`${pkgFile} is not valid JSON (${(err as Error).message}); fix it, then run shipgate init again`);
+  }
   const typescript = existsSync(path.join(dir, 'tsconfig.json'));
   const schema = findPrismaSchema(dir);
   const deps = { ...pkg.dependencies, ...pkg.devDependencies };

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -11,17 +11,29 @@ import {
   selectSlos,
   toRecord,
 } from '../../budget/index.ts';
+import { describeError, ShipgateError } from '../../core/errors.ts';
 import { envValue } from '../../core/settings.ts';
-import { findK6, generateK6Script, k6Results, parseK6Summary, runK6, testRunManifest } from '../../k6/index.ts';
+import {
+  findK6,
+  generateK6Script,
+  type K6Run,
+  type K6Summary,
+  k6Results,
+  runK6,
+  testRunManifest,
+} from '../../k6/index.ts';
+import { readK6Summary } from '../../k6/summary.ts';
 import { exitCodeFor, parsePolicy, type ShipgateRecord } from '../../report/model.ts';
-import { reportDir, writeRecords } from '../../report/records.ts';
+import { recordId, reportDir, writeRecords } from '../../report/records.ts';
 import { wantsHelp } from '../run.ts';
 
 /**
  * `shipgate k6 <generate|run|parse|manifest>`: k6 from the same SLOs.
  *   generate --slos f [--only ids] [--profile p] [--out perf/k6]    one script per SLO
  *   run      --slos f --url URL [--only ids] [--profile p]          k6 run --no-usage-report; records; exit by policy
+ *            (a run k6 left without a readable summary is a failed record; the other SLOs still run)
  *   parse    <summary.json…> [--slos f] [--profile p]               either summary shape → records; exit by policy
+ *            (a file that is not a k6 summary: SHIPGATE_K6_SUMMARY error, exit 1, no records)
  *   manifest --slos f --only id --url URL [--parallelism n] [--namespace ns] [--out file]   k6-operator TestRun
  */
 export const summary =
@@ -47,15 +59,17 @@ async function slosFrom(values: Values, required: boolean): Promise<Slo[] | stri
     return selectSlos(await loadSlos(arg.split(',')), values.only as string | undefined);
   } catch (err) {
     if (err instanceof SloError) return (err as Error).message;
-    throw err;
+    // A module that does not load (a syntax error, a failing import) is the user's input too.
+    return `SLO module(s) "${arg}" failed to load: ${describeError(err)}. Fix the module, or --slos / SHIPGATE_SLOS`;
   }
 }
 
 function profileFrom(values: Values): ProfileName | string {
+  const source = values.profile !== undefined ? '--profile' : 'SHIPGATE_BUDGET_PROFILE';
   const p = (values.profile as string | undefined) ?? envValue('SHIPGATE_BUDGET_PROFILE') ?? 'normal';
   return (PROFILE_NAMES as readonly string[]).includes(p)
     ? (p as ProfileName)
-    : `--profile is "${p}"; expected ${PROFILE_NAMES.join(', ')}`;
+    : `${source} is "${p}"; expected ${PROFILE_NAMES.join(', ')}`;
 }
 
 function finish(records: ShipgateRecord[], errors: { source: string; message: string }[], startedAt: string): number {
@@ -65,6 +79,51 @@ function finish(records: ShipgateRecord[], errors: { source: string; message: st
     process.stdout.write(`shipgate k6: ${r.status}${r.regression ? ' (regression)' : ''}  ${r.name}\n`);
   process.stdout.write(`shipgate k6: exit ${code}\n`);
   return code;
+}
+
+/** The last lines of k6's output, for a broken run's evidence. */
+const tail = (output: string, lines = 20) => output.trimEnd().split('\n').slice(-lines).join('\n');
+
+/**
+ * Why a k6 run yielded no verdict for `slo`, one message naming the SLO, what k6 did and the fix;
+ * undefined when the run can be judged.
+ */
+function brokenRun(slo: Slo, run: K6Run, binary: string): string | undefined {
+  if (run.meaning.kind === 'error') {
+    const summary = run.summaryError
+      ? ` Its summary is unusable too: ${run.summaryError.message}`
+      : run.summary
+        ? ''
+        : ' It wrote no summary.';
+    return `k6 run for SLO "${slo.id}" did not complete: ${run.meaning.text}.${summary} Fix what k6's output says (in this record's evidence.k6Output), then re-run \`shipgate k6 run\`.`;
+  }
+  if (run.summaryError) return `k6 run for SLO "${slo.id}": ${run.summaryError.message}`;
+  if (!run.summary) {
+    return `k6 run for SLO "${slo.id}" wrote no summary: neither "${run.summaryFile}" (handleSummary) nor "${run.exportFile}" (--summary-export) exists after ${run.meaning.text}. Check that K6_BIN / PATH ("${binary}") is k6 and that the script's handleSummary is intact, then re-run \`shipgate k6 run\`.`;
+  }
+  return undefined;
+}
+
+/** A failed record for an SLO whose k6 run could not be judged: the gate must not pass on it. */
+function brokenRecord(slo: Slo, message: string, durationMs: number, run?: K6Run): ShipgateRecord {
+  const file = run && [run.summaryFile, run.exportFile].find((f) => existsSync(f));
+  return {
+    id: recordId('load', undefined, ['k6'], slo.name),
+    kind: 'load',
+    runner: 'k6',
+    name: slo.name,
+    suite: ['k6'],
+    status: 'failed',
+    durationMs,
+    message,
+    evidence: {
+      sloId: slo.id,
+      endpoint: `${slo.endpoint.method} ${slo.endpoint.path}`,
+      ...(run ? { k6Exit: run.code, k6Output: tail(run.output) } : {}),
+      ...(run?.summaryError ? { error: run.summaryError.code } : {}),
+    },
+    ...(file ? { attachments: [{ name: 'k6 summary', path: file, contentType: 'application/json' }] } : {}),
+  };
 }
 
 export default async function k6(argv: string[]): Promise<number> {
@@ -94,6 +153,12 @@ export default async function k6(argv: string[]): Promise<number> {
   }
   const profile = profileFrom(values);
   if (!(PROFILE_NAMES as readonly string[]).includes(profile)) return fail(profile);
+  // Checked before any load is generated, not after: a bad policy must not waste a run.
+  try {
+    parsePolicy(envValue('SHIPGATE_EXIT_POLICY'));
+  } catch (err) {
+    return fail(describeError(err));
+  }
   const startedAt = new Date().toISOString();
 
   if (sub === 'generate') {
@@ -133,7 +198,6 @@ export default async function k6(argv: string[]): Promise<number> {
       return finish(records, [], startedAt);
     }
     const records: ShipgateRecord[] = [];
-    const errors: { source: string; message: string }[] = [];
     mkdirSync(path.join(dir, 'k6'), { recursive: true });
     for (const slo of slos) {
       const script = path.join(dir, 'k6', `${slo.id}.js`);
@@ -141,20 +205,29 @@ export default async function k6(argv: string[]): Promise<number> {
       process.stderr.write(
         `shipgate k6: k6 run --no-usage-report ${path.relative(process.cwd(), script)} (${binary.path})\n`,
       );
-      const run = await runK6(binary, script, {
-        baseUrl: url,
-        reportDir: dir,
-        name: slo.id,
-        onOutput: (c) => process.stderr.write(c),
-      });
-      if (run.meaning.kind === 'error' || !run.summary) {
-        errors.push({
-          source: `k6 ${slo.id}`,
-          message: run.summary ? run.meaning.text : `${run.meaning.text}; no summary was written`,
+      const t0 = Date.now();
+      let run: K6Run;
+      try {
+        run = await runK6(binary, script, {
+          baseUrl: url,
+          reportDir: dir,
+          name: slo.id,
+          onOutput: (c) => process.stderr.write(c),
         });
+      } catch (err) {
+        // k6 could not even start; the other SLOs would fail the same way, but each gets its record.
+        if (!(err instanceof ShipgateError)) throw err;
+        process.stderr.write(`shipgate k6: ${slo.id}: ${err.name} [${err.code}]: ${err.message}\n`);
+        records.push(brokenRecord(slo, `k6 run for SLO "${slo.id}": ${err.message}`, Date.now() - t0));
         continue;
       }
-      for (const result of k6Results(run.summary, {
+      const broken = brokenRun(slo, run, binary.path);
+      if (broken) {
+        process.stderr.write(`shipgate k6: ${slo.id}: ${broken}\n`);
+        records.push(brokenRecord(slo, broken, Date.now() - t0, run));
+        continue;
+      }
+      for (const result of k6Results(run.summary as K6Summary, {
         slos: [slo],
         profile: profile as ProfileName,
         source: run.summaryFile,
@@ -170,16 +243,30 @@ export default async function k6(argv: string[]): Promise<number> {
         records.push(rec);
       }
     }
-    return finish(records, errors, startedAt);
+    return finish(records, [], startedAt);
   }
 
   if (sub === 'parse') {
     if (positionals.length === 0) return fail('parse needs at least one summary JSON file');
     const slos = await slosFrom(values, false);
     if (typeof slos === 'string') return fail(slos);
-    const records: ShipgateRecord[] = [];
+    // Every file is read before any record is written, and every bad one is reported at once: exit 1.
+    const summaries: [string, K6Summary][] = [];
+    const bad: ShipgateError[] = [];
     for (const file of positionals) {
-      const summaryData = parseK6Summary(JSON.parse(readFileSync(file, 'utf8')), file);
+      try {
+        summaries.push([file, readK6Summary(file)]);
+      } catch (err) {
+        if (!(err instanceof ShipgateError)) throw err;
+        bad.push(err);
+      }
+    }
+    if (bad.length) {
+      for (const err of bad) process.stderr.write(`shipgate k6 parse: ${err.name} [${err.code}]: ${err.message}\n`);
+      return 1;
+    }
+    const records: ShipgateRecord[] = [];
+    for (const [file, summaryData] of summaries) {
       process.stderr.write(`shipgate k6: ${file}: ${summaryData.shape} shape, ${summaryData.metrics.length} metrics\n`);
       for (const result of k6Results(summaryData, { slos, profile: profile as ProfileName, source: file })) {
         process.stdout.write(`${explain(result)}\n\n`);

@@ -1,7 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ShipgateError } from '../../core/errors.ts';
+import { redactUrl, ShipgateError } from '../../core/errors.ts';
 import { envValue } from '../../core/settings.ts';
 import { wantsHelp } from '../run.ts';
 
@@ -26,7 +26,16 @@ smoke options (env var in brackets):
   --seed <path#export>      your seed function (url) => Promise<void> instead of generated rows
   --fail-on <pattern>       WARN findings that fail the run, e.g. lint/* (repeatable) [SHIPGATE_SMOKE_FAIL_ON]
   --allow <pattern>         UNSAFE findings you accept, e.g. data/column-dropped:users.legacy (repeatable) [SHIPGATE_SMOKE_ALLOW]
+  --severity <code=LEVEL>   class of matching findings (FAIL, UNSAFE, WARN, INFO, SAFE), applied before --allow
+                            and --fail-on, e.g. locks/*=WARN (repeatable, comma list) [SHIPGATE_SMOKE_SEVERITY]
   --lock-budget-ms <n>      write-blocking lock hold that is UNSAFE (default 1000) [SHIPGATE_SMOKE_LOCK_BUDGET_MS]
+  --production-rows <table=N>
+                            production rows of a table, to extrapolate scans, index builds and rewrites
+                            under a write-blocking lock (repeatable, comma list) [SHIPGATE_SMOKE_PRODUCTION_ROWS]
+  --production-stats <file> production stats snapshot, JSON {"table": {"rows": N, "bytes": N}}, from
+                            psql -Atc "select json_object_agg(c.oid::regclass, json_build_object('rows', c.reltuples,
+                            'bytes', pg_total_relation_size(c.oid))) from pg_class c where c.relkind='r'
+                            and c.relnamespace='public'::regnamespace" > stats.json [SHIPGATE_SMOKE_PRODUCTION_STATS]
   --probes                  concurrent read/write probes on touched tables [SHIPGATE_SMOKE_PROBES]
   --pg-dump <auto|path>     pg_dump of the server's major (default auto) [SHIPGATE_PG_DUMP]
   --no-squawk               skip the static lint
@@ -47,6 +56,19 @@ export default async function migrate(argv: string[]): Promise<number> {
   return 64;
 }
 
+/** Why `url` is not a Postgres URL (with its password as `***`), or undefined. */
+function postgresUrlProblem(url: string): string | undefined {
+  let protocol: string;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    return `is not a URL: "${redactUrl(url)}"`;
+  }
+  return protocol === 'postgres:' || protocol === 'postgresql:'
+    ? undefined
+    : `"${redactUrl(url)}" has protocol "${protocol}"`;
+}
+
 async function deploy(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { dir: { type: 'string' }, url: { type: 'string' } } });
   const url = values.url ?? process.env.DATABASE_URL;
@@ -54,11 +76,28 @@ async function deploy(argv: string[]): Promise<number> {
     process.stderr.write('shipgate migrate deploy: no database URL. Pass --url or set DATABASE_URL.\n');
     return 64;
   }
+  const urlProblem = postgresUrlProblem(url);
+  if (urlProblem) {
+    process.stderr.write(
+      `shipgate migrate deploy: ${values.url !== undefined ? '--url' : 'DATABASE_URL'} ${urlProblem}; expected postgres://user:password@host:5432/db. Pass --url or set DATABASE_URL.\n`,
+    );
+    return 64;
+  }
+  const dir = path.resolve(values.dir ?? envValue('SHIPGATE_MIGRATIONS_DIR') ?? 'prisma/migrations');
+  if (!existsSync(dir)) {
+    const source =
+      values.dir !== undefined
+        ? '--dir'
+        : envValue('SHIPGATE_MIGRATIONS_DIR')
+          ? 'SHIPGATE_MIGRATIONS_DIR'
+          : 'the default';
+    process.stderr.write(
+      `shipgate migrate deploy: migrations folder "${dir}" (from ${source}) does not exist. Pass --dir <folder> or set SHIPGATE_MIGRATIONS_DIR.\n`,
+    );
+    return 64;
+  }
   const { createMigrator } = await import('../../migrate/index.ts');
-  const migrator = createMigrator({
-    kind: 'prisma-sql',
-    migrationsDir: path.resolve(values.dir ?? envValue('SHIPGATE_MIGRATIONS_DIR') ?? 'prisma/migrations'),
-  });
+  const migrator = createMigrator({ kind: 'prisma-sql', migrationsDir: dir });
   const result = await migrator.migrate(url);
   process.stdout.write(
     `shipgate: applied ${result.applied.length} migration(s) in ${(result.durationUs / 1000).toFixed(1)} ms\n`,
@@ -82,7 +121,10 @@ const SMOKE_OPTIONS = {
   seed: { type: 'string' },
   'fail-on': { type: 'string', multiple: true },
   allow: { type: 'string', multiple: true },
+  severity: { type: 'string', multiple: true },
   'lock-budget-ms': { type: 'string' },
+  'production-rows': { type: 'string', multiple: true },
+  'production-stats': { type: 'string' },
   probes: { type: 'boolean' },
   'pg-dump': { type: 'string' },
   'no-squawk': { type: 'boolean' },
@@ -104,6 +146,53 @@ async function smoke(argv: string[]): Promise<number> {
   if (values.help) {
     process.stdout.write(USAGE);
     return 0;
+  }
+  const lockBudget = values['lock-budget-ms'];
+  if (lockBudget !== undefined && !/^\d+(\.\d+)?$/.test(lockBudget)) {
+    process.stderr.write(
+      `shipgate migrate smoke: --lock-budget-ms is "${lockBudget}"; expected milliseconds >= 0, e.g. 1000\n`,
+    );
+    return 64;
+  }
+  // Flag values are named by their flag here; the smoke's own checks name its option keys.
+  const flagProblems: string[] = [];
+  for (const flag of ['timezone', 'lock-timeout', 'statement-timeout'] as const) {
+    const v = values[flag];
+    if (v !== undefined && !/^[A-Za-z0-9_+\-/:.]+$/.test(v)) {
+      flagProblems.push(`--${flag} is "${v}"; expected a Postgres setting value without spaces, e.g. UTC, 5s, 60s`);
+    }
+  }
+  if (values.migrator !== undefined && values.migrator !== 'prisma-sql' && values.migrator !== 'prisma') {
+    flagProblems.push(`--migrator is "${values.migrator}"; expected prisma-sql or prisma`);
+  }
+  const { parseSeverity } = await import('../../smoke/options.ts');
+  const severityEnv = envValue('SHIPGATE_SMOKE_SEVERITY');
+  if (values.severity) flagProblems.push(...parseSeverity(values.severity, '--severity').problems);
+  else if (severityEnv) flagProblems.push(...parseSeverity([severityEnv], 'SHIPGATE_SMOKE_SEVERITY').problems);
+  const { parseProductionRows, readProductionStats } = await import('../../smoke/production-size.ts');
+  const productionRows: Record<string, number> = {};
+  if (values['production-rows']) {
+    const parsed = parseProductionRows(values['production-rows'], '--production-rows');
+    flagProblems.push(...parsed.problems);
+    for (const [table, size] of Object.entries(parsed.sizes)) productionRows[table] = size.rows as number;
+  }
+  if (values['production-stats'] !== undefined)
+    flagProblems.push(
+      ...readProductionStats(path.resolve(values['production-stats']), '--production-stats', values['production-stats'])
+        .problems,
+    );
+  if (flagProblems.length) {
+    process.stderr.write(`shipgate migrate smoke: ${flagProblems.join('; ')}\n`);
+    return 64;
+  }
+  if (values['database-url'] !== undefined) {
+    const problem = postgresUrlProblem(values['database-url']);
+    if (problem) {
+      process.stderr.write(
+        `shipgate migrate smoke: --database-url ${problem}; expected postgres://user:password@host:5432/postgres\n`,
+      );
+      return 64;
+    }
   }
   const rowsPerTable: Record<string, number> = {};
   for (const spec of values['rows-for'] ?? []) {
@@ -135,7 +224,10 @@ async function smoke(argv: string[]): Promise<number> {
       ...(values.seed ? { seed: values.seed } : {}),
       ...(values['fail-on'] ? { failOn: values['fail-on'] } : {}),
       ...(values.allow ? { allow: values.allow } : {}),
+      ...(values.severity ? { severity: values.severity } : {}),
       ...(values['lock-budget-ms'] ? { lockBudgetMs: Number(values['lock-budget-ms']) } : {}),
+      ...(values['production-rows'] ? { productionRows } : {}),
+      ...(values['production-stats'] !== undefined ? { productionStats: values['production-stats'] } : {}),
       ...(values.probes ? { probes: true } : {}),
       ...(values['pg-dump'] ? { pgDump: values['pg-dump'] } : {}),
       ...(values['no-squawk'] ? { squawk: false as const } : {}),

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { ShipgateError } from '../../core/errors.ts';
 import { envValue } from '../../core/settings.ts';
 import { mergeReports } from '../../report/merge.ts';
 import { parsePolicy } from '../../report/model.ts';
@@ -24,14 +25,42 @@ export interface ReportOptions {
   write?: (text: string) => void;
 }
 
-/** Merge and render; returns the exit code of the one policy. */
+/** Exit code of an unusable input: record files that do not parse or validate (sysexits EX_DATAERR). */
+export const EXIT_BAD_RECORDS = 65;
+/** Exit code of a bad flag, env var or directory (sysexits EX_USAGE). */
+export const EXIT_USAGE = 64;
+
+/**
+ * Merge and render; returns the exit code of the one policy. A bad policy, sink list or
+ * directory (64) and unusable record files (65) are printed together, without a stack.
+ */
 export async function report(options: ReportOptions = {}): Promise<number> {
   const env = options.env ?? process.env;
   const dirs = options.dirs?.length ? options.dirs : [reportDir(env)];
-  const merged = mergeReports(dirs, { expectShards: options.expectShards });
+  const failures: { err: ShipgateError; exit: number }[] = [];
+  const attempt = <T>(fn: () => T, exitOf: (err: ShipgateError) => number): T | undefined => {
+    try {
+      return fn();
+    } catch (err) {
+      if (!(err instanceof ShipgateError)) throw err;
+      failures.push({ err, exit: exitOf(err) });
+      return undefined;
+    }
+  };
+  const usage = () => EXIT_USAGE;
+  const policy = attempt(() => parsePolicy(options.policy ?? envValue('SHIPGATE_EXIT_POLICY', env)), usage);
   const sinkNames = options.sinks ?? envValue('SHIPGATE_REPORT_SINKS', env)?.split(',') ?? DEFAULT_SINKS;
-  const policy = parsePolicy(options.policy ?? envValue('SHIPGATE_EXIT_POLICY', env));
-  return renderReport(merged, resolveSinks(sinkNames.map((s) => s.trim()).filter(Boolean)), {
+  const sinks = attempt(() => resolveSinks(sinkNames.map((s) => s.trim()).filter(Boolean)), usage);
+  const merged = attempt(
+    () => mergeReports(dirs, { expectShards: options.expectShards }),
+    (err) => (err.code === 'SHIPGATE_REPORT_INPUT' ? EXIT_BAD_RECORDS : EXIT_USAGE),
+  );
+  if (failures.length || !policy || !sinks || !merged) {
+    for (const { err } of failures)
+      process.stderr.write(`shipgate report: ${err.name} [${err.code}]: ${err.message}\n`);
+    return failures.some((f) => f.exit === EXIT_USAGE) ? EXIT_USAGE : EXIT_BAD_RECORDS;
+  }
+  return renderReport(merged, sinks, {
     outDir: path.resolve(options.outDir ?? dirs[0] ?? reportDir(env)),
     policy,
     env,
@@ -47,7 +76,9 @@ Merges the record files of one or more report directories (default SHIPGATE_REPO
   --sinks a,b         ${DEFAULT_SINKS.join(', ')} [SHIPGATE_REPORT_SINKS]
   --policy k=v,…      exit codes per outcome, e.g. regression=0,flaky=2 [SHIPGATE_EXIT_POLICY]
   --expect-shards n   fail when fewer than n shards reported
-exit: 0 passed, 2 failed or error, 1 regression, 3 inconclusive (by the policy); 64 usage
+exit: 0 passed, 2 failed or error, 1 regression, 3 inconclusive (by the policy); 64 usage (a bad
+flag, a bad SHIPGATE_* value, a missing or empty directory); 65 record files that are not JSON or
+hold invalid records
 `;
 
 export default async function reportCommand(argv: string[]): Promise<number> {
@@ -65,7 +96,7 @@ export default async function reportCommand(argv: string[]): Promise<number> {
   const expect = values['expect-shards'];
   if (expect !== undefined && !/^[1-9]\d*$/.test(expect)) {
     process.stderr.write(`shipgate report: --expect-shards is "${expect}"; expected a positive integer.\n`);
-    return 64;
+    return EXIT_USAGE;
   }
   return report({
     dirs: positionals,

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from '../../core/errors.ts';
 import { envValue } from '../../core/settings.ts';
 import { BrowserNotFoundError, chooseChromium } from '../../playwright/browser.ts';
 import { outcomeOf, type RecordFile, type ShipgateRecord } from '../../report/model.ts';
@@ -84,7 +85,9 @@ function selectedPhases(env: NodeJS.ProcessEnv, hasFilter: boolean): Phase[] {
     .filter(Boolean);
   const unknown = names.filter((n) => !(PHASES as readonly string[]).includes(n));
   if (unknown.length) {
-    throw new Error(`SHIPGATE_PHASES has unknown phase(s) ${unknown.join(', ')}; known: ${PHASES.join(', ')}.`);
+    throw new ConfigError([
+      `SHIPGATE_PHASES has unknown phase(s) ${unknown.map((n) => `"${n}"`).join(', ')}; expected a comma-separated list of ${PHASES.join(', ')}`,
+    ]);
   }
   return names as Phase[];
 }
@@ -92,16 +95,17 @@ function selectedPhases(env: NodeJS.ProcessEnv, hasFilter: boolean): Phase[] {
 /** Runs the phases and the report; returns the exit code of the one policy. */
 export async function pipeline(vitestArgs: string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
   const fullEnv = { ...process.env, ...env };
+  // Checked before the report directory is cleared: a typo must not cost the last report.
+  const phases = selectedPhases(
+    fullEnv,
+    vitestArgs.some((a) => !a.startsWith('-')),
+  );
   const reportDir = reportDirOf(fullEnv);
   rmSync(reportDir, { recursive: true, force: true });
   mkdirSync(reportDir, { recursive: true });
   // One run: the phases' reporters join it instead of starting their own (and clearing the records).
   const runId = envValue('SHIPGATE_RUN_ID', fullEnv) ?? newRunId();
   const phaseEnv = { ...env, SHIPGATE_REPORT_DIR: reportDir, SHIPGATE_RUN_ID: runId };
-  const phases = selectedPhases(
-    fullEnv,
-    vitestArgs.some((a) => !a.startsWith('-')),
-  );
   const errors: { source: string; message: string }[] = [];
   const skipped: ShipgateRecord[] = [];
   const startedAt = new Date().toISOString();

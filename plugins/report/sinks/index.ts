@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { describeError } from '../../core/errors.ts';
+import { ConfigError, describeError } from '../../core/errors.ts';
 import { configuredSecrets, redactDeep, redactSecrets } from '../../core/redact.ts';
 import { alertSink } from '../alert.ts';
 import type { MergedReport } from '../merge.ts';
@@ -34,9 +34,9 @@ export function resolveSinks(names: readonly string[], extra: readonly Sink[] = 
   const known: Record<string, Sink> = { ...SINKS, ...Object.fromEntries(extra.map((s) => [s.name, s])) };
   const unknown = names.filter((n) => !known[n]);
   if (unknown.length) {
-    throw new Error(
+    throw new ConfigError([
       `Unknown report sink(s) ${unknown.map((n) => `"${n}"`).join(', ')}; known: ${Object.keys(known).join(', ')}. Fix SHIPGATE_REPORT_SINKS or --sinks.`,
-    );
+    ]);
   }
   return names.map((n) => known[n] as Sink);
 }
