@@ -2,11 +2,12 @@
  * Turns a failed migration script into a message that names the file, the failing statement and
  * the Postgres error. The statement comes from Postgres' error position when there is one, and
  * otherwise from replaying the script one statement at a time inside a transaction that is
- * always rolled back (see `replayToFindFailingStatement`).
+ * always rolled back (see `replayToFindFailingStatement`). `describeApplyError` says the same of
+ * any error a migrator throws: the migration, the SQLSTATE, or what refused it before it ran.
  */
 import path from 'node:path';
 import type { Client, DatabaseError } from 'pg';
-import { MigrationError } from '../core/errors.ts';
+import { describeError, MigrationError, ShipgateError } from '../core/errors.ts';
 import { asDatabaseError } from './prisma-history.ts';
 import {
   isTransactionControl,
@@ -176,4 +177,61 @@ function describeHow(how: 'position' | 'replay' | 'single'): string {
   if (how === 'position') return "Postgres' error position";
   if (how === 'replay') return 'replaying the file statement by statement, rolled back';
   return 'being the only statement';
+}
+
+/** What an apply error says, for a report: which migration, its SQLSTATE, or what refused it. */
+export interface ApplyErrorInfo {
+  /** The migration folder, when the error names one (or `pending`, the one that was next). */
+  migration: string | undefined;
+  /** Postgres' SQLSTATE, when Postgres raised it. */
+  sqlstate: string | undefined;
+  /** Set when nothing of the migration ran: what refused it, with its code (`prisma-sql (SHIPGATE_MIGRATION_FILE_MISSING, Prisma P3015)`). */
+  refusedBy?: string;
+  /** Set when the migration ran and failed with an error that is not Postgres' (a lost connection, a client error). */
+  notPostgres?: true;
+  /** One line: the error's own words. */
+  message: string;
+}
+
+const firstLine = (text: string) =>
+  text
+    .split('\n')
+    .find((l) => l.trim())
+    ?.trim() ?? '';
+
+/**
+ * Describes any error a migrator throws. `migrator` names who refuses a migration before it runs
+ * (e.g. `prisma-sql`); `pending` is the migration that was next, for errors that name none.
+ */
+export function describeApplyError(err: unknown, migrator: string, pending?: string): ApplyErrorInfo {
+  if (err instanceof MigrationFailedError) {
+    const { code, message } = err.postgres;
+    return code
+      ? { migration: err.migration, sqlstate: code, message }
+      : { migration: err.migration, sqlstate: undefined, notPostgres: true, message };
+  }
+  const db = asDatabaseError(err);
+  if (db) return { migration: pending, sqlstate: db.code, message: db.message };
+  // A ShipgateError's message is already redacted; describeError would repeat its code, which refusedBy names.
+  const text = err instanceof ShipgateError ? err.message : describeError(err);
+  // `prisma migrate deploy` prints Prisma's error: `Error: P3018 …`, `Migration name: …`, `Database error code: …`.
+  const prismaCode = /\b(P\d{4})\b/.exec(text)?.[1];
+  const folder = /Migration (?:folder )?"([^"/\\]+)"/.exec(text)?.[1];
+  const migration = /Migration name: (\S+)/.exec(text)?.[1] ?? pending ?? folder;
+  const reported = /Database error code: (\w+)/.exec(text)?.[1];
+  if (reported && reported !== 'none') return { migration, sqlstate: reported, message: firstLine(text) };
+  const codes = [err instanceof ShipgateError ? err.code : undefined, prismaCode ? `Prisma ${prismaCode}` : undefined]
+    .filter(Boolean)
+    .join(', ');
+  // A cancelled run was stopped, not refused.
+  const cancelled = err instanceof ShipgateError && err.code === 'SHIPGATE_MIGRATION_ABORTED';
+  if ((err instanceof ShipgateError && !cancelled) || prismaCode) {
+    return {
+      migration,
+      sqlstate: undefined,
+      refusedBy: `${migrator}${codes ? ` (${codes})` : ''}`,
+      message: firstLine(text),
+    };
+  }
+  return { migration, sqlstate: undefined, notPostgres: true, message: firstLine(text) };
 }

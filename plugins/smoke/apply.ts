@@ -3,30 +3,38 @@
  * (and optional probes) running around each file. `prisma-sql` has per-file hooks with the
  * migrating backend's pid; `prisma migrate deploy` has none, so the whole run is watched as
  * one unit (every other client backend on the database) and per-file times come from
- * `_prisma_migrations`.
+ * `_prisma_migrations`. A file cancelled by lock_timeout is inspected at once (lock-timeout.ts):
+ * who blocked it, the failed `_prisma_migrations` row, and what it left behind.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { describeError } from '../core/errors.ts';
-import { MigrationFailedError } from '../migrate/migration-failure.ts';
+import { pgConnectOptions } from '../core/pg-timeouts.ts';
+import { describeApplyError, MigrationFailedError } from '../migrate/migration-failure.ts';
 import type { MigrateOptions } from '../migrate/migrator.ts';
 import { prismaMigrator } from '../migrate/prisma.ts';
 import { prismaSqlMigrator } from '../migrate/prisma-sql.ts';
 import type { TableInfo } from './introspect.ts';
+import { BlockerWatch, LOCK_TIMEOUT_SQLSTATE } from './lock-timeout.ts';
 import { Probes, tablesNamedIn } from './probes.ts';
-import type { FileEvidence } from './types.ts';
+import type { FileEvidence, LockTimeoutEvidence } from './types.ts';
 import { LockWatcher } from './watcher.ts';
 
-/** A failed apply: the file, SQLSTATE, statement and message. */
+/** A failed apply: the file, SQLSTATE (or what refused it), statement and message. */
 export interface ApplyFailure {
   migration: string | undefined;
   sqlstate: string | undefined;
+  /** Set when nothing of the migration ran: what refused it, with its code. */
+  refusedBy?: string;
+  /** Set when it ran and failed with an error that is not Postgres' (no SQLSTATE to give). */
+  notPostgres?: boolean;
   message: string;
   statement?: string;
   line?: number;
   lockWaitMs: number;
+  /** Set for a lock_timeout abort (SQLSTATE 55P03): the blockers, the failed row, the debris. */
+  lockTimeout?: LockTimeoutEvidence;
 }
 
 /**
@@ -51,23 +59,27 @@ export function migratorFor(kind: 'prisma-sql' | 'prisma', dir: string, cwd: str
   return { migrator, dispose: () => rmSync(project, { recursive: true, force: true }) };
 }
 
-/** Describes a migrator error as a failure with SQLSTATE. */
-export function failureOf(err: unknown, lockWaitMs: number): ApplyFailure {
-  if (err instanceof MigrationFailedError) {
-    const f: ApplyFailure = {
-      migration: err.migration,
-      sqlstate: err.postgres.code,
-      message: err.postgres.message,
-      lockWaitMs,
-    };
-    if (err.location.found) {
-      f.statement = err.location.statement.text.slice(0, 300);
-      f.line = err.location.statement.line;
-    }
-    return f;
+const MIGRATORS = { 'prisma-sql': 'prisma-sql', prisma: 'prisma migrate deploy' } as const;
+
+/**
+ * Describes a migrator error as a failure with its migration and SQLSTATE, or what refused it;
+ * `pending` is the migration that was next (for refusals that name none).
+ */
+export function failureOf(
+  err: unknown,
+  lockWaitMs: number,
+  kind?: 'prisma-sql' | 'prisma',
+  pending?: string,
+): ApplyFailure {
+  const info = describeApplyError(err, kind ? MIGRATORS[kind] : 'the migrator', pending);
+  const f: ApplyFailure = { migration: info.migration, sqlstate: info.sqlstate, message: info.message, lockWaitMs };
+  if (info.refusedBy) f.refusedBy = info.refusedBy;
+  if (info.notPostgres) f.notPostgres = true;
+  if (err instanceof MigrationFailedError && err.location.found) {
+    f.statement = err.location.statement.text.slice(0, 300);
+    f.line = err.location.statement.line;
   }
-  const code = /Database error code: (\w+)/.exec(describeError(err))?.[1];
-  return { migration: undefined, sqlstate: code, message: describeError(err).split('\n')[0] ?? '', lockWaitMs };
+  return f;
 }
 
 /** Applies the head side; returns per-file evidence and the failure, if any. */
@@ -88,6 +100,12 @@ export async function applyHead(opts: {
 }): Promise<{ files: FileEvidence[]; failure?: ApplyFailure; warnings: string[] }> {
   const watcher = new LockWatcher(opts.plainUrl, opts.sampleIntervalMs);
   await watcher.connect();
+  const blockers = new BlockerWatch(opts.plainUrl);
+  await blockers.connect().catch(async (err: unknown) => {
+    await watcher.close();
+    throw err;
+  });
+  watcher.exclude([blockers.pid]);
   const files: FileEvidence[] = [];
   let probes: Probes | undefined;
   let disposeMigrator = () => {};
@@ -114,15 +132,25 @@ export async function applyHead(opts: {
       const t0 = performance.now();
       let failure: ApplyFailure | undefined;
       const result = await migrator.migrate(opts.url, { onProgress: opts.log }).catch((err: unknown) => {
-        failure = failureOf(err, watcher.lockWaitMs());
+        failure = failureOf(err, watcher.lockWaitMs(), 'prisma');
         return undefined;
       });
-      const file = await watcher.end('(all files: prisma migrate deploy)', performance.now() - t0, opts.rows);
+      const file = await watcher.end(
+        '(all files: prisma migrate deploy)',
+        performance.now() - t0,
+        opts.rows,
+        failure ? (failure.sqlstate ?? 'error') : undefined,
+      );
       await closeProbes(file);
       files.push(file);
       if (failure) {
         failure.migration ??= await lastStarted(opts.plainUrl);
         file.error = { sqlstate: failure.sqlstate, message: failure.message, lockWaitMs: failure.lockWaitMs };
+        if (failure.sqlstate === LOCK_TIMEOUT_SQLSTATE) {
+          const sql = opts.newMigrations.find((m) => m.name === failure?.migration)?.sql ?? '';
+          file.lockTimeout = await blockers.inspect(failure.migration, tablesNamedIn(sql, opts.tables), file.created);
+          failure.lockTimeout = file.lockTimeout;
+        }
         return { files, failure, warnings: [] };
       }
       return { files, warnings: result?.warnings ?? [] };
@@ -131,16 +159,26 @@ export async function applyHead(opts: {
       onProgress: opts.log,
       onFileStart: async (info) => {
         await openProbes(info.sql);
-        await watcher.begin(info.pid, tablesNamedIn(info.sql, opts.tables));
+        await watcher.begin(info.pid, tablesNamedIn(info.sql, opts.tables), info.sql);
+        if (info.pid !== undefined) blockers.begin(info.pid);
       },
       onFileEnd: async (info) => {
         const lockWaitMs = watcher.lockWaitMs();
-        const file = await watcher.end(info.name, info.durationUs / 1000, opts.rows);
+        const file = await watcher.end(
+          info.name,
+          info.durationUs / 1000,
+          opts.rows,
+          info.error !== undefined ? ((info.error as { code?: string }).code ?? 'error') : undefined,
+        );
+        await blockers.end();
         await closeProbes(file);
         if (info.error !== undefined) {
-          const f = failureOf(info.error, lockWaitMs);
+          const f = failureOf(info.error, lockWaitMs, 'prisma-sql', info.name);
           const pgErr = info.error as { code?: string; message?: string };
           file.error = { sqlstate: pgErr.code ?? f.sqlstate, message: pgErr.message ?? f.message, lockWaitMs };
+          if (file.error.sqlstate === LOCK_TIMEOUT_SQLSTATE) {
+            file.lockTimeout = await blockers.inspect(info.name, tablesNamedIn(info.sql, opts.tables), file.created);
+          }
         }
         files.push(file);
       },
@@ -149,23 +187,27 @@ export async function applyHead(opts: {
       const result = await migrator.migrate(opts.url, hooks);
       return { files, warnings: result.warnings ?? [] };
     } catch (err) {
-      const failure = failureOf(err, files.at(-1)?.error?.lockWaitMs ?? 0);
       const last = files.at(-1);
+      // A refusal comes before its file starts: the next new migration is the one refused.
+      const next = last?.error ? last.migration : opts.newMigrations[files.length]?.name;
+      const failure = failureOf(err, last?.error?.lockWaitMs ?? 0, 'prisma-sql', next);
       if (last?.error && failure.statement) {
         last.error.statement = failure.statement;
         if (failure.line !== undefined) last.error.line = failure.line;
       }
+      if (last?.lockTimeout) failure.lockTimeout = last.lockTimeout;
       return { files, failure, warnings: [] };
     }
   } finally {
     disposeMigrator();
     await probes?.close();
     await watcher.close();
+    await blockers.close();
   }
 }
 
 async function lastStarted(url: string): Promise<string | undefined> {
-  const c = new pg.Client({ connectionString: url });
+  const c = new pg.Client({ ...pgConnectOptions(), connectionString: url });
   try {
     await c.connect();
     const r = await c.query<{ n: string }>(

@@ -4,7 +4,8 @@
  * out of the dump. Compression level 1: at the default level the dump is CPU-bound, and the
  * level barely changes the restore time, which is the evidence that matters. Without
  * matching tools, a template-database copy stands in (CREATE DATABASE … TEMPLATE), and the
- * report says so.
+ * report says so: WARN when the tools were looked for (`auto`), FAIL when the configured
+ * pg_dump cannot dump this server (the backup that was asked for cannot be made).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { onTeardown } from '../core/cleanup.ts';
 import type { Databases, TestDatabase } from '../postgres/databases.ts';
 import { check, round, TITLES, terminate } from './checks.ts';
 import { SIDE_SCHEMA } from './introspect.ts';
-import type { DumpTools, ToolChoice } from './pg-tools.ts';
+import type { DumpTools, PgDumpError, ToolChoice } from './pg-tools.ts';
 import type { CheckResult, Finding } from './types.ts';
 
 /** A dump file where the tools can read it. */
@@ -117,7 +118,8 @@ export class DumpArea {
 /**
  * The backup step: `pg_dump -Fc` of the seeded base when there are tools of the server's
  * major; otherwise a template-database copy (which needs the source free of sessions, so the
- * caller's client is closed first and must reconnect), reported as WARN with the reason.
+ * caller's client is closed first and must reconnect), reported as WARN with the reason, or as
+ * FAIL (`backup/pg-dump-unusable`) when the configured pg_dump is `unusable`.
  */
 export async function takeBackup(opts: {
   area: DumpArea | undefined;
@@ -126,6 +128,8 @@ export async function takeBackup(opts: {
   dbs: Databases;
   target: TestDatabase;
   closeClient: () => Promise<void>;
+  /** Why the configured pg_dump (`pgDump`, env SHIPGATE_PG_DUMP) cannot dump this server. */
+  unusable?: PgDumpError | undefined;
 }): Promise<{ check: CheckResult; dump?: DumpFile; templateCopy?: TestDatabase }> {
   const { area, tools, server, dbs, target } = opts;
   const findings: Finding[] = [];
@@ -154,12 +158,21 @@ export async function takeBackup(opts: {
   await terminate(server.adminUrl, target.name);
   const t = performance.now();
   const templateCopy = await dbs.clone(target.name, 1);
-  findings.push({
-    code: 'backup/no-matching-pg-dump',
-    verdict: 'WARN',
-    message: `Backup fell back to a template-database copy, because there is ${reason}; the pg_dump/pg_restore rehearsal did not run (set SHIPGATE_PG_DUMP to a pg_dump ${server.major}, or use the testcontainers provider).`,
-    evidence: { reason },
-  });
+  if (opts.unusable) {
+    findings.push({
+      code: 'backup/pg-dump-unusable',
+      verdict: 'FAIL',
+      message: `No backup can be made as configured: ${opts.unusable.message} The rehearsals used a template-database copy instead.`,
+      evidence: { reason: opts.unusable.message, code: opts.unusable.code },
+    });
+  } else {
+    findings.push({
+      code: 'backup/no-matching-pg-dump',
+      verdict: 'WARN',
+      message: `Backup fell back to a template-database copy, because there is ${reason}; the pg_dump/pg_restore rehearsal did not run (set SHIPGATE_PG_DUMP to a pg_dump ${server.major}, or use the testcontainers provider).`,
+      evidence: { reason },
+    });
+  }
   const evidence = { method: 'template-database copy', durationMs: round(performance.now() - t), reason };
   return { check: check('backup', TITLES.backup, findings, evidence), templateCopy };
 }

@@ -8,15 +8,17 @@
  * releases that catcher at once (measured in ms, far below lock_timeout). Locks that let
  * writes through (SHARE UPDATE EXCLUSIVE, as CREATE INDEX CONCURRENTLY takes) never wait.
  * A catcher that blocks the file in any other way (CONCURRENTLY waits for older
- * transactions) is released the same way: the watcher checks `pg_blocking_pids`.
+ * transactions) is released the same way: the watcher checks `pg_blocking_pids`. A request that
+ * also waits for another session is not the catcher's: the catcher is released and the wait is
+ * the migration's (the watcher records it as a wait, never as a hold).
  */
 import pg from 'pg';
-import type { TableInfo } from './introspect.ts';
+import { pgConnectOptions } from '../core/pg-timeouts.ts';
 
 interface Catch {
   client: pg.Client;
   pid: number;
-  table: TableInfo;
+  table: { qname: string };
   holding: boolean;
 }
 
@@ -31,11 +33,15 @@ export class LockCatcher {
   }
 
   /** Takes ROW EXCLUSIVE on each table, one transaction per table. Returns the catchers' pids. */
-  async arm(tables: TableInfo[]): Promise<number[]> {
+  async arm(tables: readonly { qname: string }[]): Promise<number[]> {
     for (const table of tables) {
       let c = this.idle.pop();
       if (!c) {
-        const client = new pg.Client({ connectionString: this.url, application_name: 'shipgate:smoke-catcher' });
+        const client = new pg.Client({
+          ...pgConnectOptions(),
+          connectionString: this.url,
+          application_name: 'shipgate:smoke-catcher',
+        });
         client.on('error', () => {});
         await client.connect();
         const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid ?? 0;

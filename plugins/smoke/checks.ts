@@ -3,6 +3,7 @@
  * reason, the check titles, the apply check, and the connections the smoke opens.
  */
 import pg from 'pg';
+import { pgConnectOptions } from '../core/pg-timeouts.ts';
 import type { ApplyFailure } from './apply.ts';
 import type { CheckId, CheckResult, FileEvidence, Finding, SmokeResult } from './types.ts';
 import { checkVerdict } from './verdict.ts';
@@ -28,7 +29,7 @@ export function skipped(id: CheckId, title: string, reason: string): CheckResult
 
 /** A client for the smoke's own queries (errors of a dropped connection are ignored). */
 export async function connect(url: string): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: url, application_name: 'shipgate:smoke' });
+  const c = new pg.Client({ ...pgConnectOptions(), connectionString: url, application_name: 'shipgate:smoke' });
   c.on('error', () => {});
   await c.connect();
   return c;
@@ -89,11 +90,18 @@ export function applyCheck(
         : failure.sqlstate === '57014'
           ? ` (statement_timeout ${settings.statementTimeout})`
           : '';
+    const subject = failure.migration ? `Migration "${failure.migration}"` : 'The head apply';
+    const outcome = failure.refusedBy
+      ? `was refused before it ran, by ${failure.refusedBy}`
+      : failure.sqlstate
+        ? `failed with SQLSTATE ${failure.sqlstate}${timeout}`
+        : 'failed without a SQLSTATE (the error is not from Postgres)';
+    const line = failure.line ? ` (statement at line ${failure.line})` : '';
     findings.push({
       code: 'apply/failed',
       verdict: 'FAIL',
       ...(failure.migration ? { migration: failure.migration, target: failure.migration } : {}),
-      message: `Migration "${failure.migration ?? '?'}" failed with SQLSTATE ${failure.sqlstate ?? 'none'}${timeout}: ${failure.message}${failure.line ? ` (statement at line ${failure.line})` : ''}; it waited ${failure.lockWaitMs} ms for locks before failing.`,
+      message: `${subject} ${outcome}: ${failure.message}${line}${failure.refusedBy ? '; none of its statements ran.' : `; it waited ${failure.lockWaitMs} ms for locks before failing.`}`,
       evidence: { ...failure },
     });
   }

@@ -7,9 +7,13 @@
  */
 import type pg from 'pg';
 import { describeError } from '../core/errors.ts';
+import { attribute, changeClause, changedMessage, rowsLost, sampleAfter, sqlOf, wrapClause } from './data-findings.ts';
 import { type ColumnSnapshot, canonical, keyExpr, type TableSnapshot } from './fingerprint.ts';
 import { type ColumnInfo, ident, introspect, type TableInfo } from './introspect.ts';
+import { typeEffect, usingClause } from './type-change.ts';
 import type { Finding } from './types.ts';
+
+export { attribute, sampleBefore } from './data-findings.ts';
 
 const SAMPLES = 3;
 
@@ -33,23 +37,23 @@ function currentOf(snap: TableSnapshot, tables: TableInfo[]): Current | undefine
 
 const catOf = (c: ColumnInfo) => (c.isEnum ? 'E' : c.category);
 
-/** The canonical hash of the current column, comparable with the snapshot's (cast back to the old type when the category changed). */
+/** A scalar column that became an array: its values are compared as one-element arrays. */
+const becameArray = (old: ColumnSnapshot, now: ColumnInfo) => old.category !== 'A' && catOf(now) === 'A';
+
+/**
+ * The canonical hash of the current column, comparable with the snapshot's: cast back to the old
+ * type when the category changed; for a scalar that became an array, the element of a
+ * one-element array (anything else, `{NULL}` included, never matches: NULL became not NULL).
+ */
 function newHash(old: ColumnSnapshot, now: ColumnInfo, major: number, alias: string): string {
   const ref = `${alias}${ident(now.name)}`;
   if (catOf(now) === old.category) return `hashtextextended(${canonical(ref, catOf(now), now.baseTypname, major)}, 0)`;
+  if (becameArray(old, now)) {
+    const element = canonical(`(${ref})[array_lower(${ref}, 1)]::${old.type}`, old.category, old.typname, major);
+    const one = `array_ndims(${ref}) = 1 AND cardinality(${ref}) = 1 AND (${ref})[array_lower(${ref}, 1)] IS NOT NULL`;
+    return `CASE WHEN ${ref} IS NULL THEN NULL WHEN ${one} THEN hashtextextended(${element}, 0) ELSE hashtextextended((${ref})::text, 7) END`;
+  }
   return `hashtextextended(${canonical(`(${ref})::${old.type}`, old.category, old.typname, major)}, 0)`;
-}
-
-/** Attributes a table (and column) to the last new migration whose SQL names it. */
-export function attribute(
-  migrations: { name: string; sql: string | undefined }[],
-  table: string,
-  column?: string,
-): string | undefined {
-  const names = (s: string) =>
-    new RegExp(`(^|[^A-Za-z0-9_])"?${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?($|[^A-Za-z0-9_])`);
-  const hit = migrations.filter((m) => m.sql && names(table).test(m.sql) && (!column || names(column).test(m.sql)));
-  return hit.at(-1)?.name;
 }
 
 /** Compares the database `client` is connected to with `snapshot`. */
@@ -62,8 +66,9 @@ export async function checkData(
   const tables = await introspect(client);
   const findings: Finding[] = [];
   const perTable: Record<string, unknown>[] = [];
+  const wraps: Record<string, unknown>[] = [];
   const push = (f: Finding, table: string, col?: string) => {
-    const migration = attribute(newMigrations, table, col);
+    const migration = f.migration ?? attribute(newMigrations, table, col);
     findings.push(migration ? { ...f, migration } : f);
   };
   for (const snap of snapshot) {
@@ -75,7 +80,7 @@ export async function checkData(
             code: 'data/table-dropped',
             verdict: 'UNSAFE',
             target: snap.label,
-            message: `Table "${snap.label}" was dropped with ${snap.rows} rows.`,
+            message: `Table ${ident(snap.label)} was dropped with ${snap.rows} rows.`,
             evidence: { rows: snap.rows },
           },
           snap.name,
@@ -98,19 +103,17 @@ export async function checkData(
       // No key to match rows by: compare counts and column fingerprints.
       if (after < snap.rows) {
         push(
-          {
-            code: 'data/rows-lost',
-            verdict: 'UNSAFE',
-            target: snap.label,
-            message: `Table "${snap.label}" lost ${snap.rows - after} of ${snap.rows} rows (no key: counted, not matched).`,
-            evidence: { before: snap.rows, after },
-          },
+          rowsLost(snap, snap.rows - after, after, 'no key: counted, not matched', newMigrations, {
+            before: snap.rows,
+            after,
+          }),
           snap.name,
         );
       }
       continue;
     }
     const keyCols = (keyNow as ColumnInfo[]).map((c) => ({ name: c.name, category: catOf(c), typname: c.baseTypname }));
+    const wrapped = kept.filter((c) => becameArray(c, byOld.get(c.attnum) as ColumnInfo));
     const cand = added.map((c, i) => ({ c, alias: `n${i}` }));
     const sel = [
       'count(*) FILTER (WHERE t.k IS NULL) AS lost',
@@ -118,6 +121,11 @@ export async function checkData(
       ...kept.flatMap((c) => [
         `count(*) FILTER (WHERE t.k IS NOT NULL AND s.c${c.attnum} IS DISTINCT FROM t.c${c.attnum}) AS ch${c.attnum}`,
         `(array_agg(s.k ORDER BY s.k) FILTER (WHERE t.k IS NOT NULL AND s.c${c.attnum} IS DISTINCT FROM t.c${c.attnum}))[1:${SAMPLES}] AS keys${c.attnum}`,
+      ]),
+      // Scalar → array: values kept as one-element arrays, and NULLs that became {NULL} (not NULL any more).
+      ...wrapped.flatMap((c) => [
+        `count(*) FILTER (WHERE t.k IS NOT NULL AND s.c${c.attnum} IS NOT NULL AND s.c${c.attnum} = t.c${c.attnum}) AS kw${c.attnum}`,
+        `count(*) FILTER (WHERE t.k IS NOT NULL AND s.c${c.attnum} IS NULL AND t.w${c.attnum}) AS nw${c.attnum}`,
       ]),
       // A dropped column whose values all reappear in a new column was moved, not lost.
       ...dropped.flatMap((d) =>
@@ -130,6 +138,11 @@ export async function checkData(
     const inner = [
       `${keyExpr(keyCols, major)} AS k`,
       ...kept.map((c) => `${newHash(c, byOld.get(c.attnum) as ColumnInfo, major, '')} AS c${c.attnum}`),
+      // {NULL}: the one element is NULL.
+      ...wrapped.map((c) => {
+        const ref = ident((byOld.get(c.attnum) as ColumnInfo).name);
+        return `coalesce(cardinality(${ref}) = 1 AND (${ref})[array_lower(${ref}, 1)] IS NULL, false) AS w${c.attnum}`;
+      }),
       ...cand.map(
         ({ c, alias }) =>
           `hashtextextended(${canonical(ident(c.name), catOf(c), c.baseTypname, major)}, 0) AS ${alias}`,
@@ -145,7 +158,7 @@ export async function checkData(
           code: 'data/not-compared',
           verdict: 'WARN',
           target: snap.label,
-          message: `Table "${snap.label}" could not be compared row by row: ${describeError(err)}.`,
+          message: `Table ${ident(snap.label)} could not be compared row by row: ${describeError(err)}.`,
         },
         snap.name,
       );
@@ -155,30 +168,56 @@ export async function checkData(
     tableEvidence.lost = lost;
     if (lost > 0) {
       push(
-        {
-          code: 'data/rows-lost',
-          verdict: 'UNSAFE',
-          target: snap.label,
-          message: `Table "${snap.label}" lost ${lost} of ${snap.rows} rows (deleted, or cascaded from a parent).`,
-          evidence: { before: snap.rows, after, lost, sampleKeys: row.lost_keys },
-        },
+        rowsLost(snap, lost, after, 'deleted, or cascaded from a parent', newMigrations, {
+          before: snap.rows,
+          after,
+          lost,
+          sampleKeys: row.lost_keys,
+        }),
         snap.name,
       );
     }
     for (const c of kept) {
-      const changed = Number(row[`ch${c.attnum}`]);
-      if (changed === 0) continue;
       const now = byOld.get(c.attnum) as ColumnInfo;
-      const typeChanged = now.type !== c.type;
+      const target = `${snap.label}.${c.name}`;
+      const changed = Number(row[`ch${c.attnum}`]);
+      if (wrapped.includes(c)) {
+        wraps.push({
+          column: target,
+          typeBefore: c.type,
+          typeAfter: now.type,
+          kept: Number(row[`kw${c.attnum}`]),
+          values: c.nonNull,
+        });
+      }
+      if (changed === 0) continue;
       const keys = (row[`keys${c.attnum}`] as string[] | null) ?? [];
       const sample = await sampleAfter(client, table, keyCols, now, keys, major);
+      const using = now.type === c.type ? undefined : usingClause(sqlOf(newMigrations, snap.name, c.name), c.name);
+      const { effect, words } =
+        now.type === c.type
+          ? { effect: 'converted' as const, words: '' }
+          : typeEffect(c, { ...now, category: catOf(now), typname: now.baseTypname });
+      // A wrap is measured (each value compared with the element), so a USING expression does not hide it.
+      const isWrap = wrapped.includes(c);
+      const shown = isWrap
+        ? wrapClause(changed, Number(row[`nw${c.attnum}`]), Number(row[`kw${c.attnum}`]))
+        : changeClause(effect, words, using);
       push(
         {
           code: 'data/values-changed',
           verdict: 'UNSAFE',
-          target: `${snap.label}.${c.name}`,
-          message: `Column "${snap.label}.${c.name}": ${changed} of ${snap.rows - lost} values changed${typeChanged ? ` by the type change ${c.type} → ${now.type} (rounding or truncation)` : ' (an UPDATE or a conversion)'}.`,
-          evidence: { changed, rows: snap.rows - lost, typeBefore: c.type, typeAfter: now.type, sample },
+          target,
+          message: changedMessage(target, changed, snap.rows - lost, c.type, now.type, shown),
+          evidence: {
+            changed,
+            rows: snap.rows - lost,
+            typeBefore: c.type,
+            typeAfter: now.type,
+            ...(now.type === c.type ? {} : { effect: using && !isWrap ? 'converted' : effect }),
+            ...(using ? { using } : {}),
+            sample,
+          },
         },
         snap.name,
         c.name,
@@ -192,7 +231,7 @@ export async function checkData(
             code: 'data/column-moved',
             verdict: 'SAFE',
             target: `${snap.label}.${d.name}`,
-            message: `Column "${snap.label}.${d.name}" was dropped, but all ${d.nonNull} values are in the new column "${moved.c.name}".`,
+            message: `Column ${ident(`${snap.label}.${d.name}`)} was dropped, but all ${d.nonNull} values are in the new column ${ident(moved.c.name)}.`,
           },
           snap.name,
           d.name,
@@ -200,14 +239,14 @@ export async function checkData(
         continue;
       }
       const rename = added.length
-        ? ` New column(s) ${added.map((c) => `"${c.name}"`).join(', ')} in the same table: a rename done as DROP + ADD (Prisma does this for a renamed field); use ALTER TABLE … RENAME COLUMN.`
+        ? ` New column(s) ${added.map((c) => ident(c.name)).join(', ')} in the same table: a rename done as DROP + ADD (Prisma does this for a renamed field); use ALTER TABLE … RENAME COLUMN.`
         : '';
       push(
         {
           code: 'data/column-dropped',
           verdict: 'UNSAFE',
           target: `${snap.label}.${d.name}`,
-          message: `Column "${snap.label}.${d.name}" was dropped with ${d.nonNull} non-null values.${rename}`,
+          message: `Column ${ident(`${snap.label}.${d.name}`)} was dropped with ${d.nonNull} non-null values.${rename}`,
           evidence: { values: d.nonNull, type: d.type, added: added.map((c) => c.name) },
         },
         snap.name,
@@ -215,52 +254,5 @@ export async function checkData(
       );
     }
   }
-  return { findings, evidence: { tables: perTable } };
-}
-
-/** Current values of `column` for a few keys, as text. */
-async function sampleAfter(
-  client: pg.Client,
-  table: TableInfo,
-  keyCols: { name: string; category: string; typname: string }[],
-  column: ColumnInfo,
-  keys: string[],
-  major: number,
-): Promise<{ key: string; after: string | null }[]> {
-  if (keys.length === 0) return [];
-  const k = keyExpr(keyCols, major);
-  const { rows } = await client
-    .query<{ k: string; v: string | null }>(
-      `SELECT ${k} AS k, ${ident(column.name)}::text AS v FROM ${table.qname} WHERE ${k} = ANY($1)`,
-      [keys],
-    )
-    .catch(() => ({ rows: [] as { k: string; v: string | null }[] }));
-  return keys.map((key) => ({ key, after: rows.find((r) => r.k === key)?.v ?? null }));
-}
-
-/** Fills `before` in changed-value samples from a copy of the pre-migration database (the restored backup). */
-export async function sampleBefore(
-  client: pg.Client,
-  snapshot: TableSnapshot[],
-  findings: Finding[],
-  major: number,
-): Promise<void> {
-  for (const f of findings) {
-    if (f.code !== 'data/values-changed' || !f.target) continue;
-    const sample = f.evidence?.sample as { key: string; after: string | null; before?: string | null }[] | undefined;
-    const snap = snapshot.find((s) => f.target?.startsWith(`${s.label}.`));
-    const col = snap?.columns.find((c) => f.target === `${snap.label}.${c.name}`);
-    if (!sample?.length || !snap?.key || !col) continue;
-    const keyCols = snap.key
-      .map((n) => snap.columns.find((c) => c.attnum === n))
-      .filter((c): c is ColumnSnapshot => !!c);
-    const k = keyExpr(keyCols, major);
-    const { rows } = await client
-      .query<{ k: string; v: string | null }>(
-        `SELECT ${k} AS k, ${ident(col.name)}::text AS v FROM ${snap.qname} WHERE ${k} = ANY($1)`,
-        [sample.map((s) => s.key)],
-      )
-      .catch(() => ({ rows: [] as { k: string; v: string | null }[] }));
-    for (const s of sample) s.before = rows.find((r) => r.k === s.key)?.v ?? null;
-  }
+  return { findings, evidence: { tables: perTable, ...(wraps.length ? { wrapped: wraps } : {}) } };
 }

@@ -165,22 +165,24 @@ export async function compareAggregates(
   for (const snap of expected) {
     const t = present.get(`${snap.schema}.${snap.name}`);
     if (!t) {
-      problems.push(`table "${snap.label}" is missing`);
+      problems.push(`table ${ident(snap.label)} is missing`);
       continue;
     }
     const cols = snap.columns.filter((c) => t.columns.some((x) => x.name === c.name));
     const missing = snap.columns.filter((c) => !cols.includes(c)).map((c) => c.name);
-    if (missing.length) problems.push(`table "${snap.label}" lacks column(s) ${missing.join(', ')}`);
+    if (missing.length) problems.push(`table ${ident(snap.label)} lacks column(s) ${missing.join(', ')}`);
     const agg = await aggregate(
       client,
       t.qname,
       cols.map((c, i) => ({ alias: `c${i}`, expr: hashOf(canonical(colRef(c), c.category, c.typname, major)) })),
     );
-    if (agg.rows !== snap.rows) problems.push(`table "${snap.label}" has ${agg.rows} rows, expected ${snap.rows}`);
+    if (agg.rows !== snap.rows) problems.push(`table ${ident(snap.label)} has ${agg.rows} rows, expected ${snap.rows}`);
     cols.forEach((c, i) => {
       const got = agg.cols[i];
       if (got && (got.nonNull !== c.nonNull || got.hash !== c.hash)) {
-        problems.push(`column "${snap.label}.${c.name}" differs (${got.nonNull} values, expected ${c.nonNull})`);
+        problems.push(
+          `column ${ident(`${snap.label}.${c.name}`)} differs (${got.nonNull} values, expected ${c.nonNull})`,
+        );
       }
     });
   }

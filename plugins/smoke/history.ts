@@ -28,7 +28,7 @@ export function checkHistory(base: MigrationSet, head: MigrationSet): { check: C
     if (!h) {
       findings.push({
         code: 'history/missing',
-        verdict: 'UNSAFE',
+        verdict: 'FAIL',
         migration: b.name,
         target: b.name,
         message: `Migration "${b.name}" is in base but not in head: databases that applied it keep its changes, and Prisma reports the history as diverged.`,
@@ -39,7 +39,7 @@ export function checkHistory(base: MigrationSet, head: MigrationSet): { check: C
       if (b.sql !== h.sql) {
         findings.push({
           code: 'history/unreadable',
-          verdict: 'UNSAFE',
+          verdict: 'FAIL',
           migration: b.name,
           target: b.name,
           message: `Migration "${b.name}" has no readable migration.sql on the ${h.sql === undefined ? 'head' : 'base'} side.`,
@@ -61,7 +61,7 @@ export function checkHistory(base: MigrationSet, head: MigrationSet): { check: C
     }
     findings.push({
       code: 'history/edited',
-      verdict: 'UNSAFE',
+      verdict: 'FAIL',
       migration: b.name,
       target: b.name,
       message: `Migration "${b.name}" was edited after base applied it (first difference at line ${firstDifference(b.sql, h.sql)}): \`migrate deploy\` never re-runs it, so production keeps the old version while fresh databases get the new one.`,
@@ -100,7 +100,7 @@ export function checkHistory(base: MigrationSet, head: MigrationSet): { check: C
   } else if (bl !== undefined && hl !== undefined && bl !== hl) {
     findings.push({
       code: 'history/lockfile-changed',
-      verdict: 'UNSAFE',
+      verdict: 'FAIL',
       target: 'migration_lock.toml',
       message: 'migration_lock.toml changed between base and head (a provider switch invalidates the whole history).',
       evidence: { base: base.lockfile, head: head.lockfile },

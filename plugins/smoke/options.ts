@@ -5,6 +5,11 @@
 import path from 'node:path';
 import { ConfigError } from '../core/errors.ts';
 import { envValue } from '../core/settings.ts';
+import { type ProductionSizes, parseProductionRows, readProductionStats } from './production-size.ts';
+import { parseSeverity, type SeverityRule } from './scale.ts';
+
+/** `parseSeverity(entries, source)`: `pattern=LEVEL` rules, with problems naming `source` (the CLI validates --severity with it). */
+export { parseSeverity } from './scale.ts';
 
 /** Row counts for the `small` (pull requests) and `large` (nightly) seed volumes. */
 export const SEED_VOLUMES = { small: 200, large: 100_000 } as const;
@@ -61,8 +66,14 @@ export interface SmokeOptions {
   failOn?: string[];
   /** Patterns of UNSAFE findings you accept (they become WARN), e.g. `data/column-dropped:users.legacy`. Env `SHIPGATE_SMOKE_ALLOW`. */
   allow?: string[];
+  /** `pattern=LEVEL` rules (FAIL, UNSAFE, WARN, INFO, SAFE) that override the scale, applied before allow/failOn, e.g. `locks/*=WARN`. Env `SHIPGATE_SMOKE_SEVERITY` (comma-separated). */
+  severity?: string[];
   /** A write-blocking lock held longer than this on a non-empty table is UNSAFE, ms. Default 1000; env `SHIPGATE_SMOKE_LOCK_BUDGET_MS`. */
   lockBudgetMs?: number;
+  /** Production row counts per table, to extrapolate scans, index builds and rewrites, e.g. `{ orders: 40_000_000 }`. CLI `--production-rows table=N`; env `SHIPGATE_SMOKE_PRODUCTION_ROWS` (comma-separated `table=N`). Default: none (judged at seed volume). */
+  productionRows?: Record<string, number>;
+  /** A production stats snapshot (JSON `{table: {rows, bytes}}`, see STATS_QUERY), relative to `cwd`. CLI `--production-stats`; env `SHIPGATE_SMOKE_PRODUCTION_STATS`. Default: none. */
+  productionStats?: string;
   /** Run concurrent read/write probes on the tables each file names. Default false; env `SHIPGATE_SMOKE_PROBES=1`. */
   probes?: boolean;
   /** pg_dump to use (`auto` or a path; pg_restore is taken from the same folder). Default `auto`; env `SHIPGATE_PG_DUMP`. */
@@ -97,7 +108,10 @@ export interface ResolvedSmokeOptions {
   seedValue: number;
   failOn: string[];
   allow: string[];
+  severity: SeverityRule[];
   lockBudgetMs: number;
+  /** Production sizes by table (productionRows over productionStats); empty: judged at seed volume. */
+  production: ProductionSizes;
   probes: boolean;
   pgDump: string;
   squawk: false | { exclude: string[]; include: string[]; config: string | undefined };
@@ -140,9 +154,19 @@ export function resolveSmokeOptions(options: SmokeOptions, env: NodeJS.ProcessEn
     lockTimeout: options.settings?.lockTimeout ?? envValue('SHIPGATE_SMOKE_LOCK_TIMEOUT', env) ?? '5s',
     statementTimeout: options.settings?.statementTimeout ?? envValue('SHIPGATE_SMOKE_STATEMENT_TIMEOUT', env) ?? '60s',
   };
-  for (const [key, value] of Object.entries(settings)) {
+  // Name where the value came from: the option (or its flag), or the env var.
+  const sources = {
+    timeZone: ['SHIPGATE_SMOKE_TIMEZONE', '--timezone'],
+    lockTimeout: ['SHIPGATE_SMOKE_LOCK_TIMEOUT', '--lock-timeout'],
+    statementTimeout: ['SHIPGATE_SMOKE_STATEMENT_TIMEOUT', '--statement-timeout'],
+  } as const;
+  for (const [key, value] of Object.entries(settings) as [keyof typeof sources, string][]) {
     if (!SETTING.test(value)) {
-      problems.push(`settings.${key} is "${value}"; expected a Postgres setting value without spaces (e.g. 5s, UTC)`);
+      const [envName, flag] = sources[key];
+      const source = options.settings?.[key] !== undefined ? `settings.${key}` : envName;
+      problems.push(
+        `${source} is "${value}"; expected a Postgres setting value without spaces (e.g. 5s, UTC) (${flag}, env ${envName})`,
+      );
     }
   }
 
@@ -171,6 +195,29 @@ export function resolveSmokeOptions(options: SmokeOptions, env: NodeJS.ProcessEn
       `lockBudgetMs is "${String(budgetIn)}"; expected milliseconds ≥ 0 (env SHIPGATE_SMOKE_LOCK_BUDGET_MS)`,
     );
   }
+  const production: ProductionSizes = {};
+  const statsIn = options.productionStats ?? envValue('SHIPGATE_SMOKE_PRODUCTION_STATS', env);
+  if (statsIn !== undefined) {
+    const stats = readProductionStats(
+      path.resolve(cwd, statsIn),
+      options.productionStats !== undefined ? '--production-stats' : 'SHIPGATE_SMOKE_PRODUCTION_STATS',
+      statsIn,
+    );
+    Object.assign(production, stats.sizes);
+    problems.push(...stats.problems);
+  }
+  if (options.productionRows !== undefined) {
+    for (const [table, n] of Object.entries(options.productionRows)) {
+      const parsed = parseProductionRows([`${table}=${n}`], '--production-rows');
+      Object.assign(production, parsed.sizes);
+      problems.push(...parsed.problems);
+    }
+  } else {
+    const rowsEnv = envValue('SHIPGATE_SMOKE_PRODUCTION_ROWS', env);
+    const parsed = parseProductionRows(list(rowsEnv) ?? [], 'SHIPGATE_SMOKE_PRODUCTION_ROWS');
+    Object.assign(production, parsed.sizes);
+    problems.push(...parsed.problems);
+  }
   const sampleIntervalMs = options.sampleIntervalMs ?? 5;
   if (!Number.isFinite(sampleIntervalMs) || sampleIntervalMs < 1 || sampleIntervalMs > 1000) {
     problems.push(`sampleIntervalMs is ${sampleIntervalMs}; expected 1 to 1000`);
@@ -180,6 +227,9 @@ export function resolveSmokeOptions(options: SmokeOptions, env: NodeJS.ProcessEn
   if (options.seed !== undefined && typeof options.seed !== 'string' && typeof options.seed !== 'function') {
     problems.push(`seed must be "path#export" or a function, got ${typeof options.seed}`);
   }
+  const severityIn = options.severity ?? list(envValue('SHIPGATE_SMOKE_SEVERITY', env)) ?? [];
+  const severity = parseSeverity(severityIn, options.severity ? 'severity' : 'SHIPGATE_SMOKE_SEVERITY');
+  problems.push(...severity.problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const squawk =
@@ -207,7 +257,9 @@ export function resolveSmokeOptions(options: SmokeOptions, env: NodeJS.ProcessEn
     seedValue: options.seedValue ?? 1,
     failOn: options.failOn ?? list(envValue('SHIPGATE_SMOKE_FAIL_ON', env)) ?? [],
     allow: options.allow ?? list(envValue('SHIPGATE_SMOKE_ALLOW', env)) ?? [],
+    severity: severity.rules,
     lockBudgetMs,
+    production,
     probes: options.probes !== undefined ? !!options.probes : truthy(envValue('SHIPGATE_SMOKE_PROBES', env)),
     pgDump: options.pgDump ?? envValue('SHIPGATE_PG_DUMP', env) ?? 'auto',
     squawk,

@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import { describeError } from '../core/errors.ts';
+import { pgConnectOptions } from '../core/pg-timeouts.ts';
 import { ident, type TableInfo } from './introspect.ts';
 import type { ProbeEvidence } from './types.ts';
 
@@ -42,6 +43,7 @@ export class Probes {
     const p = new Probes();
     for (const table of tables.slice(0, max)) {
       const client = new pg.Client({
+        ...pgConnectOptions(),
         connectionString: url,
         application_name: 'shipgate:smoke-probe',
         statement_timeout: 120_000,

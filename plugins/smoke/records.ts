@@ -1,12 +1,13 @@
 /**
  * Smoke results as unified-report records: one record per check, kind `migration`, runner
  * `migrate-smoke`. SAFE and WARN pass (a WARN carries evidence.verdict = 'WARN'), UNSAFE and
- * FAIL fail, a WARN matched by `failOn` fails, SKIPPED is skipped with its reason.
+ * FAIL fail, a WARN matched by `failOn` fails, SKIPPED is skipped with its reason. INFO findings
+ * are information: the check passes, its message starts with `info:` and `metrics.info` counts them.
  */
 import type { RecordStatus, ShipgateRecord } from '../report/model.ts';
 import { recordId } from '../report/records.ts';
 import type { CheckResult, SmokeResult } from './types.ts';
-import { rank } from './verdict.ts';
+import { rank, worst } from './verdict.ts';
 
 function status(check: CheckResult): RecordStatus {
   if (check.verdict === 'SKIPPED') return 'skipped';
@@ -16,7 +17,11 @@ function status(check: CheckResult): RecordStatus {
 
 /** Numbers worth trending per check. */
 function metrics(check: CheckResult, result: SmokeResult): Record<string, number> {
-  const m: Record<string, number> = { findings: check.findings.filter((f) => f.verdict !== 'SAFE').length };
+  const m: Record<string, number> = {
+    findings: check.findings.filter((f) => f.verdict !== 'SAFE' && f.verdict !== 'INFO').length,
+  };
+  const info = check.findings.filter((f) => f.verdict === 'INFO').length;
+  if (info > 0) m.info = info;
   const e = check.evidence;
   if (check.id === 'locks') {
     m.maxBlockingHoldMs = Number(e.maxBlockingHoldMs ?? 0);
@@ -45,6 +50,7 @@ function metrics(check: CheckResult, result: SmokeResult): Record<string, number
  * One measurement record per applied migration file (`apply: <name>`), for trends and the HTML
  * report's chart: duration, the longest lock hold, rewritten relations and WAL. It fails when
  * an UNSAFE or FAIL finding names that migration, so the verdict and the numbers stay together.
+ * A file that failed takes its apply finding's class: a clean lock_timeout abort is WARN (retry).
  */
 function fileRecords(result: SmokeResult, file: string, suite: string[]): ShipgateRecord[] {
   return result.files.map((f) => {
@@ -52,13 +58,21 @@ function fileRecords(result: SmokeResult, file: string, suite: string[]): Shipga
       .flatMap((c) => c.findings)
       .filter((x) => x.migration === f.migration && (x.verdict === 'UNSAFE' || x.verdict === 'FAIL') && !x.allowed);
     const strongest = [...f.locks].sort((a, b) => b.holdMs - a.holdMs)[0];
+    const applied = result.checks
+      .find((c) => c.id === 'apply')
+      ?.findings.find((x) => x.migration === f.migration && x.code !== 'apply/history-warning');
+    const verdict = bad.length
+      ? worst(bad.map((x) => x.verdict))
+      : f.error
+        ? worst([applied?.verdict ?? 'FAIL'])
+        : 'SAFE';
     return {
       id: recordId('migration', file, suite, `apply: ${f.migration}`),
       kind: 'migration',
       runner: 'migrate-smoke',
       name: `apply: ${f.migration}`,
       suite,
-      status: f.error || bad.length ? 'failed' : 'passed',
+      status: verdict === 'UNSAFE' || verdict === 'FAIL' ? 'failed' : 'passed',
       durationMs: f.durationMs,
       file,
       metrics: {
@@ -68,7 +82,7 @@ function fileRecords(result: SmokeResult, file: string, suite: string[]): Shipga
         ...(f.walBytes !== null ? { walBytes: f.walBytes } : {}),
       },
       evidence: {
-        verdict: f.error ? 'FAIL' : bad.length ? 'UNSAFE' : 'SAFE',
+        verdict,
         strongestLock: strongest
           ? { mode: strongest.mode, relation: strongest.relation, holdMs: strongest.holdMs }
           : null,
@@ -89,7 +103,7 @@ export function smokeRecords(result: SmokeResult, root = process.cwd()): Shipgat
   const file = result.head.label.startsWith(root) ? result.head.label.slice(root.length + 1) || '.' : result.head.label;
   const suite = ['migrate smoke'];
   const checks = result.checks.map((check) => {
-    const worst = [...check.findings].sort((a, b) => rank(b.verdict) - rank(a.verdict))[0];
+    const top = [...check.findings].sort((a, b) => rank(b.verdict) - rank(a.verdict))[0];
     const record: ShipgateRecord = {
       id: recordId('migration', file, suite, check.id),
       kind: 'migration',
@@ -103,7 +117,8 @@ export function smokeRecords(result: SmokeResult, root = process.cwd()): Shipgat
       evidence: { verdict: check.verdict, check: check.id, findings: check.findings, ...check.evidence },
     };
     if (check.verdict === 'SKIPPED' && check.reason) record.message = check.reason;
-    else if (worst && worst.verdict !== 'SAFE') record.message = worst.message;
+    else if (top?.verdict === 'INFO') record.message = `info: ${top.message}`;
+    else if (top && top.verdict !== 'SAFE') record.message = top.message;
     return record;
   });
   return [...checks, ...fileRecords(result, file, suite)];

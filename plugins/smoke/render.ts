@@ -1,7 +1,8 @@
 /**
  * The readable summary of a smoke result: the verdict line, then findings worst first (FAIL,
- * UNSAFE, WARN; SAFE findings are left out), skipped checks with their reasons, one line per
- * check, and the step timings. Pure: result in, text out.
+ * UNSAFE, WARN; SAFE findings are left out), information (INFO findings, shown as `info`),
+ * skipped checks with their reasons, one line per check, and the step timings. Pure: result
+ * in, text out.
  */
 import type { CheckResult, Finding, SmokeResult } from './types.ts';
 import { rank } from './verdict.ts';
@@ -11,10 +12,12 @@ const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(1)} s` : `${Math.ro
 /** One line for a finding. */
 export function formatFinding(f: Finding, check: CheckResult): string {
   const tags = [
+    f.severity ? `severity "${f.severity}"` : '',
     f.allowed ? `allowed by "${f.allowed}"` : '',
     f.failsRun ? `fails the run: "${f.failsRun}"` : '',
   ].filter(Boolean);
-  return `  ${f.verdict.padEnd(6)} ${check.id.padEnd(13)} ${f.message}${tags.length ? ` [${tags.join('; ')}]` : ''}`;
+  const label = f.verdict === 'INFO' ? 'info' : f.verdict;
+  return `  ${label.padEnd(6)} ${check.id.padEnd(13)} ${f.message}${tags.length ? ` [${tags.join('; ')}]` : ''}`;
 }
 
 /** The summary, ending with a newline. */
@@ -27,12 +30,20 @@ export function renderSmokeSummary(result: SmokeResult): string {
   lines.push(
     `  settings: TimeZone=${result.settings.timeZone} lock_timeout=${result.settings.lockTimeout} statement_timeout=${result.settings.statementTimeout}; migrator ${result.migrator}`,
   );
-  const findings = result.checks
-    .flatMap((c) => c.findings.filter((f) => f.verdict !== 'SAFE').map((f) => ({ f, c })))
+  const shown = result.checks.flatMap((c) => c.findings.filter((f) => f.verdict !== 'SAFE').map((f) => ({ f, c })));
+  // An INFO finding a failOn pattern matched fails the run, so it is a finding, not information.
+  const isInfo = (f: Finding) => f.verdict === 'INFO' && !f.failsRun;
+  const findings = shown
+    .filter(({ f }) => !isInfo(f))
     .sort((a, b) => rank(b.f.verdict) - rank(a.f.verdict) || Number(!!b.f.failsRun) - Number(!!a.f.failsRun));
   if (findings.length) {
     lines.push('', 'findings, worst first:');
     for (const { f, c } of findings) lines.push(formatFinding(f, c));
+  }
+  const info = shown.filter(({ f }) => isInfo(f));
+  if (info.length) {
+    lines.push('', 'information (does not affect the verdict):');
+    for (const { f, c } of info) lines.push(formatFinding(f, c));
   }
   const skipped = result.checks.filter((c) => c.verdict === 'SKIPPED');
   if (skipped.length) {

@@ -101,7 +101,7 @@ export async function restoreAfterCheck(ctx: RestoreCtx, area: DumpArea, target:
       [
         {
           code: 'restore-after/dump-failed',
-          verdict: 'UNSAFE',
+          verdict: 'FAIL',
           message: `pg_dump of the migrated database exited ${dumpRun.exitCode}: ${dumpRun.stderr}`,
           evidence: { exitCode: dumpRun.exitCode, stderr: dumpRun.stderr },
         },
@@ -117,7 +117,7 @@ export async function restoreAfterCheck(ctx: RestoreCtx, area: DumpArea, target:
   if (run.exitCode !== 0) {
     findings.push({
       code: 'restore-after/restore-failed',
-      verdict: 'UNSAFE',
+      verdict: 'FAIL',
       message: `The migrated database does not survive pg_dump/pg_restore: pg_restore --exit-on-error exited ${run.exitCode}: ${run.stderr.split('\n').slice(0, 3).join(' ')} (pg_dump restores with an empty search_path, so functions and index expressions must schema-qualify what they call).`,
       evidence: { exitCode: run.exitCode, stderr: run.stderr },
     });
@@ -128,7 +128,7 @@ export async function restoreAfterCheck(ctx: RestoreCtx, area: DumpArea, target:
       if (problems.length)
         findings.push({
           code: 'restore-after/differs',
-          verdict: 'UNSAFE',
+          verdict: 'FAIL',
           message: `The restored migrated database differs: ${problems.slice(0, 5).join('; ')}.`,
           evidence: { problems },
         });

@@ -240,7 +240,7 @@ export async function seedByIntrospection(client: pg.Client, opts: SeedOptions):
       }
     }
     if (inserted === undefined) {
-      summary.warnings.push(`table "${table.label}" was not seeded: ${lastError}`);
+      summary.warnings.push(`table ${ident(table.label)} was not seeded: ${lastError}`);
       summary.tables.push({ table: table.label, rows: 0, note: `not seeded: ${lastError}` });
       continue;
     }
@@ -255,7 +255,9 @@ export async function seedByIntrospection(client: pg.Client, opts: SeedOptions):
       const parent = byOid.get(fk.refTable);
       if (!parent) continue;
       await fillDeferred(client, table, fk, parent, opts.seedValue).catch((err: unknown) => {
-        summary.warnings.push(`foreign key "${fk.name}" of "${table.label}" left NULL: ${describeError(err)}`);
+        summary.warnings.push(
+          `foreign key ${ident(fk.name)} of ${ident(table.label)} left NULL: ${describeError(err)}`,
+        );
       });
     }
   }

@@ -24,12 +24,14 @@ import { dropSideTables, takeSnapshot } from './fingerprint.ts';
 import { checkHistory } from './history.ts';
 import { introspect } from './introspect.ts';
 import { checkLocks } from './lock-check.ts';
+import { reconcileLockTimeout } from './lock-timeout.ts';
 import { resolveSmokeOptions, type SmokeOptions, withSessionSettings } from './options.ts';
-import { findDumpTools } from './pg-tools.ts';
+import { findDumpTools, PgDumpError, type ToolChoice } from './pg-tools.ts';
 import { restoreAfterCheck, restoreCheck } from './restore-check.ts';
 import { resolveSchema } from './schema-path.ts';
 import { seedByIntrospection } from './seed.ts';
 import { readBase, readHead } from './sources.ts';
+import { describeUnmodeled, unmodeledObjects } from './sql-objects.ts';
 import { lintMigrations, reconcileLint } from './squawk.ts';
 import type { CheckId, CheckResult, Finding, SeedSummary, SmokeResult } from './types.ts';
 import { finalize } from './verdict.ts';
@@ -244,19 +246,25 @@ async function runOnDatabase(result: SmokeResult, ctx: Ctx): Promise<CheckResult
     const rows = new Map(snapshot.map((t) => [t.label, t.rows]));
 
     // Backup: pg_dump of the server's major, or a template copy when there is none (said so, never skipped silently).
-    const tools = await findDumpTools({
+    // A configured pg_dump that cannot dump this server is FAIL (no backup as asked), with the copy standing in.
+    let unusable: PgDumpError | undefined;
+    const tools: ToolChoice = await findDumpTools({
       major: server.major,
       serverVersion: server.version,
       containerId: server.containerId,
       adminUrl: server.adminUrl,
       pgDump: opts.pgDump,
+    }).catch((err: unknown) => {
+      if (!(err instanceof PgDumpError)) throw err;
+      unusable = err;
+      return { ok: false, reason: `an unusable pg_dump "${opts.pgDump}"` };
     });
     const area = tools.ok ? new DumpArea(tools.tools) : undefined;
     let preDump: DumpFile | undefined;
     let templateCopy: TestDatabase | undefined;
     try {
       const backup = await step('backup', () =>
-        takeBackup({ area, tools, server, dbs, target, closeClient: () => client.end() }),
+        takeBackup({ area, tools, server, dbs, target, closeClient: () => client.end(), unusable }),
       );
       preDump = backup.dump;
       templateCopy = backup.templateCopy;
@@ -282,7 +290,22 @@ async function runOnDatabase(result: SmokeResult, ctx: Ctx): Promise<CheckResult
       );
       result.files = apply.files;
       checks.push(applyCheck(apply.failure, apply.warnings, apply.files, opts.settings));
-      checks.push(check('locks', TITLES.locks, ...spread(checkLocks(apply.files, opts.lockBudgetMs))));
+      checks.push(
+        check(
+          'locks',
+          TITLES.locks,
+          ...spread(
+            checkLocks(
+              apply.files,
+              opts.lockBudgetMs,
+              opts.production,
+              (name) =>
+                ctx.newFiles.find((m) => m.name === name)?.sql ??
+                (name.startsWith('(all files') ? ctx.newFiles.map((m) => m.sql ?? '').join(';\n') : undefined),
+            ),
+          ),
+        ),
+      );
 
       const verified = await step('verify', async () => {
         const { checkRecorded, checkInvariants } = await import('./verify.ts');
@@ -292,12 +315,14 @@ async function runOnDatabase(result: SmokeResult, ctx: Ctx): Promise<CheckResult
         );
         const data = await checkData(client, snapshot, server.major, ctx.newFiles);
         const invariants = await checkInvariants(client);
+        const objects = await unmodeledObjects(client);
         await dropSideTables(client);
-        return { recorded, data, invariants };
+        return { recorded, data, invariants, objects };
       });
       checks.push(check('recorded', TITLES.recorded, ...spread(verified.recorded)));
       const dataCheck = check('data', TITLES.data, ...spread(verified.data));
       checks.push(dataCheck, check('invariants', TITLES.invariants, ...spread(verified.invariants)));
+      if (apply.failure) reconcileLockTimeout(checks, apply.failure, opts.settings.lockTimeout);
 
       if ('reason' in ctx.schema) checks.push(skipped('drift', TITLES.drift, ctx.schema.reason));
       else if (apply.failure)
@@ -314,13 +339,22 @@ async function runOnDatabase(result: SmokeResult, ctx: Ctx): Promise<CheckResult
             ? [
                 {
                   code: 'drift/schema-differs',
-                  verdict: 'UNSAFE',
+                  verdict: 'FAIL',
                   target: schemaPath,
                   message: `The migrated database does not match ${schemaPath}: the migrations and the schema disagree (the Prisma client would query what is not there).`,
                   evidence: { script: drift.script },
                 },
               ]
             : [];
+          // Drift is computed from what Prisma models; what it cannot model is listed, not judged.
+          if (verified.objects.length) {
+            findings.push({
+              code: 'objects/unmodeled',
+              verdict: 'INFO',
+              message: `Objects Prisma does not model, so drift cannot see them: ${describeUnmodeled(verified.objects)}. Review them by hand; they live only in the migrations.`,
+              evidence: { objects: verified.objects.length },
+            });
+          }
           checks.push(
             check('drift', TITLES.drift, findings, { via: drift.via, schema: schemaPath }, performance.now() - t),
           );

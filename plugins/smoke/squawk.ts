@@ -148,6 +148,28 @@ export function lintMigrations(
   });
 }
 
+// Rules that claim a rewrite or lost data (the rest claim a blocking lock or scan).
+const REWRITE_OR_DATA_RULES: ReadonlySet<string> = new Set([
+  'adding-field-with-default',
+  'adding-required-field',
+  'ban-drop-column',
+  'ban-drop-table',
+  'ban-drop-not-null',
+  'changing-column-type',
+]);
+
+/** Write-blocking locks the locks check measured in `migration` (its `evidence.blocking`). */
+function blockingLocks(measured: readonly CheckResult[], migration: string) {
+  const all = (measured.find((c) => c.id === 'locks')?.evidence.blocking ?? []) as {
+    migration: string;
+    relation: string;
+    mode: string;
+    holdMs: number;
+    class: string;
+  }[];
+  return all.filter((l) => l.migration === migration);
+}
+
 /**
  * Confirms or refutes measured-rule lint findings with what the smoke measured for the same
  * migration: a guess about a rewrite, lock or loss that the locks and data checks did not
@@ -161,9 +183,24 @@ export function reconcileLint(lint: CheckResult, measured: readonly CheckResult[
     const confirming = measured
       .flatMap((c) => c.findings)
       .filter((m) => m.migration === f.migration && m.verdict !== 'SAFE');
-    if (confirming.length === 0) {
+    // A write-blocking lock measured in the file is never refuted: it confirms a lock rule, and a
+    // rewrite or data rule only when the lock was metadata-only (it does not grow with the table).
+    const locks = blockingLocks(measured, f.migration);
+    const said = locks.map((l) => `${l.mode} on "${l.relation}" held ${l.holdMs} ms (${l.class})`).join(', ');
+    if (
+      confirming.length === 0 &&
+      locks.length > 0 &&
+      (!REWRITE_OR_DATA_RULES.has(rule) || locks.some((l) => l.class !== 'metadata'))
+    ) {
+      f.evidence = { ...f.evidence, measuredLock: `measurement: ${said}` };
+    } else if (confirming.length === 0) {
       f.verdict = 'SAFE';
-      f.evidence = { ...f.evidence, refutedBy: 'measurement: no rewrite, blocking lock or data change in this file' };
+      f.evidence = {
+        ...f.evidence,
+        refutedBy: locks.length
+          ? `measurement: no rewrite or data change in this file; its write-blocking lock (${said}) does not grow with the table`
+          : 'measurement: no rewrite, blocking lock or data change in this file',
+      };
     } else {
       f.evidence = { ...f.evidence, confirmedBy: [...new Set(confirming.map((m) => m.code))] };
     }

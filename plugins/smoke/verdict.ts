@@ -1,21 +1,26 @@
 /**
  * Verdicts: a check is as bad as its worst finding; the run is as bad as its worst check.
- * `allow` patterns accept UNSAFE findings (they become WARN); `failOn` patterns make WARN
- * findings fail the run. Exit code 0 for SAFE/WARN, 2 otherwise.
+ * `finalize` sets every finding's class in one order: the scale (scale.ts), then the user's
+ * `severity` rules, then `allow` (UNSAFE becomes WARN), then `failOn` (a WARN or INFO finding
+ * fails the run). INFO findings are shown but never raise a check above SAFE. Exit code 0 for
+ * SAFE/WARN, 2 otherwise.
  */
-import type { CheckResult, CheckVerdict, Finding, Verdict } from './types.ts';
+import { applyScale, matches, type SeverityRule } from './scale.ts';
+import type { CheckResult, CheckVerdict, Finding, FindingVerdict, Verdict } from './types.ts';
 
-const RANK: Record<Verdict, number> = { SAFE: 0, WARN: 1, UNSAFE: 2, FAIL: 3 };
+export { matches } from './scale.ts';
 
-/** The worse of verdicts (SAFE for none). */
-export function worst(verdicts: Iterable<Verdict>): Verdict {
+const RANK: Record<FindingVerdict, number> = { SAFE: 0, INFO: 0.5, WARN: 1, UNSAFE: 2, FAIL: 3 };
+
+/** The worse of verdicts (SAFE for none); INFO counts as SAFE. */
+export function worst(verdicts: Iterable<FindingVerdict>): Verdict {
   let w: Verdict = 'SAFE';
-  for (const v of verdicts) if (RANK[v] > RANK[w]) w = v;
+  for (const v of verdicts) if (v !== 'INFO' && RANK[v] > RANK[w]) w = v;
   return w;
 }
 
-/** Sort key: worst first. */
-export function rank(v: CheckVerdict): number {
+/** Sort key: worst first (INFO between SAFE and WARN, SKIPPED last). */
+export function rank(v: CheckVerdict | FindingVerdict): number {
   return v === 'SKIPPED' ? -1 : RANK[v];
 }
 
@@ -24,25 +29,14 @@ export function checkVerdict(findings: readonly Finding[]): Verdict {
   return worst(findings.map((f) => f.verdict));
 }
 
-/** Whether `pattern` (`code` or `code:target`, `*` matches anything) matches the finding. */
-export function matches(pattern: string, finding: Finding): boolean {
-  const re = new RegExp(`^${pattern.split('*').map(escapeRe).join('.*')}$`);
-  const keys = [finding.code, `${finding.code}:${finding.target ?? ''}`];
-  if (finding.migration) keys.push(`${finding.code}:${finding.migration}`);
-  return keys.some((k) => re.test(k));
-}
-
-function escapeRe(s: string): string {
-  return s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** Applies `allow` and `failOn` to every finding, recomputes check verdicts; returns the run's verdict, exit code and failing codes. */
+/** Applies the scale, `severity`, `allow` and `failOn` to every finding, recomputes check verdicts; returns the run's verdict, exit code and failing codes. */
 export function finalize(
   checks: CheckResult[],
-  policy: { allow: readonly string[]; failOn: readonly string[] },
+  policy: { allow: readonly string[]; failOn: readonly string[]; severity?: readonly SeverityRule[] },
 ): { verdict: Verdict; exitCode: 0 | 2; failing: string[] } {
   const failing: string[] = [];
   for (const check of checks) {
+    applyScale(check.findings, policy.severity ?? []);
     for (const f of check.findings) {
       if (f.verdict === 'UNSAFE') {
         const pattern = policy.allow.find((p) => matches(p, f));
@@ -51,7 +45,7 @@ export function finalize(
           f.allowed = pattern;
         }
       }
-      if (f.verdict === 'WARN') {
+      if (f.verdict === 'WARN' || f.verdict === 'INFO') {
         const pattern = policy.failOn.find((p) => matches(p, f));
         if (pattern) f.failsRun = pattern;
       }

@@ -4,6 +4,7 @@
  * column it feeds; NOT VALID constraints are listed.
  */
 import type pg from 'pg';
+import { ident } from './introspect.ts';
 import type { Finding } from './types.ts';
 
 /** Checks `_prisma_migrations` against the head's migration names. */
@@ -29,20 +30,36 @@ export async function checkRecorded(
     finished: boolean;
     rolled_back: boolean;
     logs: string | null;
+    started_at: string;
   }>(
-    `SELECT migration_name, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back, logs
+    `SELECT migration_name, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back, logs,
+            started_at::text AS started_at
        FROM _prisma_migrations ORDER BY started_at`,
   );
   const findings: Finding[] = [];
   for (const r of rows.filter((r) => !r.finished && !r.rolled_back)) {
-    const code = /Database error code: (\w+)/.exec(r.logs ?? '')?.[1];
+    // Prisma writes logs when a script fails (record_failed_step); a row without them was never
+    // told how it ended: still running, or its session died before it could record anything.
+    if (!r.logs?.trim()) {
+      findings.push({
+        code: 'recorded/unfinished-row',
+        verdict: 'FAIL',
+        migration: r.migration_name,
+        target: r.migration_name,
+        message: `_prisma_migrations has an unfinished row for "${r.migration_name}" (started ${r.started_at}, no finished_at, no rolled_back_at, no error logged): in progress or interrupted, not known to have failed; the next \`migrate deploy\` still stops on it with P3009 until it is resolved.`,
+        evidence: { state: 'unfinished', startedAt: r.started_at },
+      });
+      continue;
+    }
+    const code = /Database error code: (\w+)/.exec(r.logs)?.[1];
+    const sqlstate = code && code !== 'none' ? code : undefined;
     findings.push({
       code: 'recorded/failed-row',
       verdict: 'FAIL',
       migration: r.migration_name,
       target: r.migration_name,
-      message: `_prisma_migrations has a failed row for "${r.migration_name}"${code ? ` (SQLSTATE ${code})` : ''}: the next \`migrate deploy\` stops with P3009 until it is resolved.`,
-      evidence: code ? { sqlstate: code } : {},
+      message: `_prisma_migrations has a failed row for "${r.migration_name}"${sqlstate ? ` (SQLSTATE ${sqlstate})` : ' (error logged without a SQLSTATE)'}: the next \`migrate deploy\` stops with P3009 until it is resolved.`,
+      evidence: sqlstate ? { sqlstate } : {},
     });
   }
   const finished = new Set(rows.filter((r) => r.finished && !r.rolled_back).map((r) => r.migration_name));
@@ -76,7 +93,7 @@ export async function checkInvariants(
       code: 'invariants/invalid-index',
       verdict: 'UNSAFE',
       target: r.index,
-      message: `Index "${r.index}" on "${r.table}" is INVALID (a failed CREATE INDEX CONCURRENTLY leaves it behind): queries ignore it, writes still maintain it.`,
+      message: `Index ${ident(r.index)} on ${ident(r.table)} is INVALID (a failed CREATE INDEX CONCURRENTLY leaves it behind): queries ignore it, writes still maintain it.`,
     });
   }
   // Sequences owned by a column (serial, identity) or named in a column default.
@@ -89,10 +106,13 @@ export async function checkInvariants(
     last: string | null;
     called: boolean;
   }>(
-    `SELECT DISTINCT s.seqrelid::regclass::text AS seq, t.relname AS table, a.attname AS col,
+    // Names as the report shows relations (schema-qualified outside public), unquoted: the messages quote them once.
+    `SELECT DISTINCT CASE WHEN sn.nspname = 'public' THEN sc.relname ELSE sn.nspname || '.' || sc.relname END AS seq,
+            CASE WHEN n.nspname = 'public' THEN t.relname ELSE n.nspname || '.' || t.relname END AS table, a.attname AS col,
             format('%I.%I', n.nspname, t.relname) AS qtable, format('%I', a.attname) AS qcol,
             ps.last_value::text AS last, (ps.last_value IS NOT NULL) AS called
        FROM pg_sequence s
+       JOIN pg_class sc ON sc.oid = s.seqrelid JOIN pg_namespace sn ON sn.oid = sc.relnamespace
        JOIN pg_depend d ON d.objid = s.seqrelid AND d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
        JOIN pg_class t ON t.oid = d.refobjid JOIN pg_namespace n ON n.oid = t.relnamespace
        JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
@@ -113,7 +133,7 @@ export async function checkInvariants(
         code: 'invariants/sequence-behind',
         verdict: 'UNSAFE',
         target: s.seq,
-        message: `Sequence "${s.seq}" is at ${s.last ?? 'its start (never called)'} but "${s.table}.${s.col}" holds ${max}: the next inserts fail with duplicate keys (23505).`,
+        message: `Sequence ${ident(s.seq)} is at ${s.last ?? 'its start (never called)'} but ${ident(`${s.table}.${s.col}`)} holds ${max}: the next inserts fail with duplicate keys (23505).`,
         evidence: { lastValue: s.last, max, column: `${s.table}.${s.col}` },
       });
     }
@@ -128,7 +148,7 @@ export async function checkInvariants(
       code: 'invariants/not-valid-constraint',
       verdict: 'WARN',
       target: `${r.table}.${r.name}`,
-      message: `Constraint "${r.name}" on "${r.table}" is NOT VALID: existing rows are unchecked until VALIDATE CONSTRAINT runs.`,
+      message: `Constraint ${ident(r.name)} on ${ident(r.table)} is NOT VALID: existing rows are unchecked until VALIDATE CONSTRAINT runs.`,
       evidence: { definition: r.def },
     });
   }

@@ -13,7 +13,7 @@ import { describe, expect, test } from '../../fixtures/vitest.ts';
 import { ConfigError } from '../../plugins/core/errors.ts';
 import { prismaEngineAvailable } from '../../plugins/migrate/prisma.ts';
 import { startPostgres } from '../../plugins/postgres/index.ts';
-import { migrationSmoke, PgDumpError, SmokeSourceError } from '../../plugins/smoke/index.ts';
+import { migrationSmoke, SmokeSourceError } from '../../plugins/smoke/index.ts';
 import { checkOf, findings, headWith, leftovers, problems, SHOP, smokeOn } from './helpers.ts';
 
 const PREFIX = 'sgsmc';
@@ -64,7 +64,7 @@ describe('migration smoke: inputs, fallbacks and the CLI', { timeout: 60_000 }, 
     expect(bad).toBeInstanceOf(ConfigError);
     expect((bad as ConfigError).problems).toEqual([
       'base is not set: pass a migrations folder or a git ref (--base, env SHIPGATE_SMOKE_BASE)',
-      'settings.lockTimeout is "5 s"; expected a Postgres setting value without spaces (e.g. 5s, UTC)',
+      'settings.lockTimeout is "5 s"; expected a Postgres setting value without spaces (e.g. 5s, UTC) (--lock-timeout, env SHIPGATE_SMOKE_LOCK_TIMEOUT)',
       'rows is "-1"; expected small, large or a whole number from 0 to 10000000 (--rows, env SHIPGATE_SMOKE_ROWS)',
       'rowsPerTable.orders is 1000000000; expected a whole number from 0 to 10000000 (--rows-for)',
       'lockBudgetMs is "-5"; expected milliseconds ≥ 0 (env SHIPGATE_SMOKE_LOCK_BUDGET_MS)',
@@ -121,7 +121,7 @@ describe('migration smoke: inputs, fallbacks and the CLI', { timeout: 60_000 }, 
     expect(readdirSync(tmpdir()).filter((n) => n.startsWith('shipgate-smoke-base-'))).toEqual([]);
   });
 
-  test('drift: Prisma’s engine diffs schema.prisma against the migrated database (matching: SAFE; not: UNSAFE)', async ({
+  test('drift: Prisma’s engine diffs schema.prisma against the migrated database (matching: SAFE; not: FAIL)', async ({
     shipgate,
   }) => {
     const engine = prismaEngineAvailable();
@@ -141,11 +141,11 @@ describe('migration smoke: inputs, fallbacks and the CLI', { timeout: 60_000 }, 
     );
     const differs = await smokeOn(shipgate, PREFIX, headWith(), { schema: edited });
     const [finding] = findings(differs, 'drift/schema-differs');
-    expect(finding?.verdict).toBe('UNSAFE');
+    expect(finding?.verdict).toBe('FAIL');
     expect(finding?.evidence?.script).toContain('ADD COLUMN     "phone" TEXT');
   });
 
-  test('no pg_dump of the server major (embedded Postgres 18): template-copy fallback, said so; a forced pg_dump of another major is an error', async ({
+  test('no pg_dump of the server major (embedded Postgres 18): template-copy fallback, said so; a forced pg_dump of another major is FAIL', async ({
     skip,
   }) => {
     const local = spawnSync('pg_dump', ['--version'], { encoding: 'utf8' });
@@ -180,11 +180,11 @@ describe('migration smoke: inputs, fallbacks and the CLI', { timeout: 60_000 }, 
         pgDump: 'pg_dump',
         schema: false,
         prefix: PREFIX,
-      }).catch((e: unknown) => e);
-      expect(forced).toBeInstanceOf(PgDumpError);
-      expect((forced as Error).message).toMatch(
+      });
+      expect(forced).toMatchObject({ verdict: 'FAIL', exitCode: 2, failing: ['backup/pg-dump-unusable'] });
+      expect(findings(forced, 'backup/pg-dump-unusable')[0]?.message).toMatch(
         new RegExp(
-          `^pg_dump "pg_dump" is 1\\d\\.\\d+ .*but the server is ${server.version}: the backup must be made with pg_dump ${server.major}\\. Set SHIPGATE_PG_DUMP`,
+          `^No backup can be made as configured: pg_dump "pg_dump" is 1\\d\\.\\d+ .*but the server is ${server.version}: the backup must be made with pg_dump ${server.major}\\. Set SHIPGATE_PG_DUMP`,
         ),
       );
       expect(await leftovers(server.adminUrl, PREFIX)).toEqual([]);

@@ -38,16 +38,18 @@ describe('migration smoke: invariants, restore, history', { timeout: 60_000 }, (
     });
   });
 
-  test('an index expression calling an unqualified function: applies, but the dump does not restore (UNSAFE)', async ({
+  test('an index expression calling an unqualified function: applies, but the dump does not restore (FAIL)', async ({
     shipgate,
     skip,
   }) => {
     if (!dumpToolsFor(shipgate)) skip(`no pg_dump ${shipgate.major} for this server (provider without a container)`);
     const r = await smokeOn(shipgate, PREFIX, headWith('function-unqualified'));
-    expect(r.verdict).toBe('UNSAFE');
+    expect(r.verdict).toBe('FAIL');
+    expect(checkOf(r, 'restore-after').verdict).toBe('FAIL');
     expect(checkOf(r, 'apply').verdict).toBe('SAFE');
     expect(checkOf(r, 'restore').evidence).toMatchObject({ method: 'pg_restore --exit-on-error', exitCode: 0 });
     const [broken] = findings(r, 'restore-after/restore-failed');
+    expect(broken?.verdict).toBe('FAIL');
     expect(broken?.evidence?.exitCode).toBe(1);
     expect(broken?.evidence?.stderr).toMatch(/function normalize_sku\(text\) does not exist/);
   });
@@ -66,12 +68,14 @@ describe('migration smoke: invariants, restore, history', { timeout: 60_000 }, (
     expect(checkOf(r, 'backup').evidence.bytes).toBeGreaterThan(1000);
   });
 
-  test('an edited, already-applied migration: UNSAFE in history, and the apply warns it never re-runs', async ({
+  test('an edited, already-applied migration: FAIL in history, and the apply warns it never re-runs', async ({
     shipgate,
   }) => {
     const r = await smokeOn(shipgate, PREFIX, headWith('edited-migration'));
-    expect(r.verdict).toBe('UNSAFE');
+    expect(r.verdict).toBe('FAIL');
+    expect(r.exitCode).toBe(2);
     expect(findings(r, 'history/edited')[0]).toMatchObject({
+      verdict: 'FAIL',
       migration: '20250101000000_init',
       evidence: { firstDifferentLine: 9 },
     });
