@@ -21,6 +21,7 @@ import { debug } from '../core/debug.ts';
 import { describeError, ProviderError } from '../core/errors.ts';
 import { freePort } from '../core/net.ts';
 import { packageRoot } from '../core/own-files.ts';
+import { processAlive } from '../core/process-alive.ts';
 import { envValue } from '../core/settings.ts';
 import { registerReapable } from '../reaper/reaper.ts';
 import { chooseBinaries, type EmbeddedBinaries, installedBinaries } from './embedded-binaries.ts';
@@ -123,15 +124,6 @@ function bestLocale(): string {
   const res = spawnSync('locale', ['-a'], { encoding: 'utf8' });
   const all = new Set((res.stdout ?? '').split('\n').map((l) => l.trim().toLowerCase()));
   return all.has('c.utf8') || all.has('c.utf-8') ? 'C.UTF-8' : 'C';
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function postmasterPid(dir: string): number | undefined {

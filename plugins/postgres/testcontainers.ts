@@ -12,6 +12,7 @@ import { type ContainerRuntimeClient, getContainerRuntimeClient, ImageName } fro
 import { getReaperImage } from 'testcontainers/build/reaper/reaper.js';
 import { onTeardown } from '../core/cleanup.ts';
 import { describeError, ProviderError } from '../core/errors.ts';
+import { processAlive } from '../core/process-alive.ts';
 import { envValue } from '../core/settings.ts';
 import { registerReapable } from '../reaper/reaper.ts';
 import type { Availability, PostgresProvider, ProviderOptions, StartedPostgres } from './provider.ts';
@@ -116,15 +117,6 @@ async function removeContainer(client: ContainerRuntimeClient, id: string): Prom
 async function removeByLabel(client: ContainerRuntimeClient, label: string): Promise<void> {
   const found = await client.container.dockerode.listContainers({ all: true, filters: { label: [label] } });
   await Promise.all(found.map((c) => removeContainer(client, c.Id)));
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { closeSync, constants, lstatSync, openSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { processAlive } from '../core/process-alive.ts';
 import type { Reapable } from './reaper.ts';
 import { loadState } from './state.ts';
 
@@ -12,15 +13,6 @@ import { loadState } from './state.ts';
  */
 const [parentArg, stateFile] = process.argv.slice(2);
 const parent = Number(parentArg);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function exists(p: string): boolean {
   try {
@@ -49,11 +41,11 @@ function readPid(pidFile: string): number | undefined {
 
 async function reapProcess(r: Extract<Reapable, { kind: 'process' }>): Promise<void> {
   const pid = readPid(r.pidFile);
-  if (pid !== undefined && alive(pid)) {
+  if (pid !== undefined && processAlive(pid)) {
     // SIGQUIT: Postgres' immediate shutdown; the data is throwaway.
     process.kill(pid, 'SIGQUIT');
-    for (let i = 0; i < 50 && alive(pid); i++) await sleep(100);
-    if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 50 && processAlive(pid); i++) await sleep(100);
+    if (processAlive(pid)) process.kill(pid, 'SIGKILL');
   }
   for (const dir of r.dirs) rmSync(dir, { recursive: true, force: true });
 }
@@ -89,7 +81,7 @@ async function main(): Promise<void> {
   }
   if (!path.isAbsolute(stateFile)) return refuse('the path is not absolute');
   const dir = path.dirname(stateFile);
-  while (alive(parent)) {
+  while (processAlive(parent)) {
     // A clean stop removes the dir: nothing is left to guard.
     if (!exists(dir)) return;
     await sleep(200);

@@ -15,6 +15,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ownModulePath } from '../core/own-files.ts';
+import { processAlive } from '../core/process-alive.ts';
 import { envValue } from '../core/settings.ts';
 import { privateDirProblem, ReaperStateError, STATE_DIR_PREFIX, STATE_FILE_NAME } from './state.ts';
 
@@ -46,15 +47,6 @@ const entries = new Map<number, Reapable>();
 let nextId = 1;
 let writes = 0;
 let current: StateDir | undefined;
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** True when a live reaper process (Linux: /proc) was started on `file`. */
 function watched(file: string): boolean {

@@ -17,39 +17,13 @@ import pg from 'pg';
 import { pgConnectOptions } from '../core/pg-timeouts.ts';
 import type { ApplyFailure } from './apply.ts';
 import type { TableInfo } from './introspect.ts';
+import { conflictingModes, MODES } from './lock-modes.ts';
 import type { BlockerEvidence, CheckResult, FileEvidence, Finding, LockTimeoutEvidence } from './types.ts';
 
 /** SQLSTATE lock_not_available: lock_timeout, or NOWAIT. */
 export const LOCK_TIMEOUT_SQLSTATE = '55P03';
 
 const POLL_MS = 20;
-
-// Postgres' table-level lock conflict matrix (explicit-locking.html, table 13.2).
-const MODES = [
-  'AccessShareLock',
-  'RowShareLock',
-  'RowExclusiveLock',
-  'ShareUpdateExclusiveLock',
-  'ShareLock',
-  'ShareRowExclusiveLock',
-  'ExclusiveLock',
-  'AccessExclusiveLock',
-];
-const CONFLICTS: Record<string, number> = {
-  AccessShareLock: 0b10000000,
-  RowShareLock: 0b11000000,
-  RowExclusiveLock: 0b11110000,
-  ShareUpdateExclusiveLock: 0b11111000,
-  ShareLock: 0b11101100,
-  ShareRowExclusiveLock: 0b11111100,
-  ExclusiveLock: 0b11111110,
-  AccessExclusiveLock: 0b11111111,
-};
-/** The modes that conflict with `mode`. */
-export function conflictingModes(mode: string): string[] {
-  const bits = CONFLICTS[mode] ?? 0b11111111;
-  return MODES.filter((_, i) => bits & (1 << i));
-}
 
 const ACTIVITY = `a.pid, a.application_name AS app, a.usename AS "user", a.state, left(a.query, 300) AS query,
        round((extract(epoch FROM now() - a.xact_start) * 1000)::numeric)::float8 AS xact_ms,

@@ -30,23 +30,8 @@ import { pgConnectOptions } from '../core/pg-timeouts.ts';
 import { LockCatcher } from './catcher.ts';
 import type { TableInfo } from './introspect.ts';
 import { relationsNamedIn } from './lock-class.ts';
+import { blocksReads, blocksWrites, strength } from './lock-modes.ts';
 import type { FileEvidence, ForeignKeyGap, LockEvidence, WaitEvidence } from './types.ts';
-
-const MODES = [
-  'AccessShareLock',
-  'RowShareLock',
-  'RowExclusiveLock',
-  'ShareUpdateExclusiveLock',
-  'ShareLock',
-  'ShareRowExclusiveLock',
-  'ExclusiveLock',
-  'AccessExclusiveLock',
-];
-const strength = (mode: string) => MODES.indexOf(mode);
-/** Modes that conflict with RowExclusiveLock (INSERT/UPDATE/DELETE). */
-export const blocksWrites = (mode: string) => strength(mode) >= strength('ShareLock');
-/** Only ACCESS EXCLUSIVE conflicts with plain SELECT. */
-export const blocksReads = (mode: string) => mode === 'AccessExclusiveLock';
 
 const BURST_MS = 50;
 

@@ -1,16 +1,13 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { RecordFile, ShipgateRecord } from '../../plugins/report/model.ts';
+import { runShipgate } from '../support/cli.ts';
 
 /** `shipgate budget` and `shipgate k6` as users run them: child processes, real servers, exit codes. */
 
-const root = path.resolve(import.meta.dirname, '../..');
-const cli = path.join(root, 'plugins', 'cli', 'shipgate.ts');
 const slos = path.join('specs', 'budget', '__fixtures__', 'cli.slo.ts');
 const fixtures = path.join('specs', 'budget', '__fixtures__');
 
@@ -27,34 +24,9 @@ afterAll(async () => {
   await new Promise<void>((r) => server.close(() => r()));
 });
 
-function shipgate(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ code: number | null; out: string; records: ShipgateRecord[] }> {
+function shipgate(args: string[], env: NodeJS.ProcessEnv = {}) {
   const reportDir = mkdtempSync(path.join(tmpdir(), 'shipgate-cli-report-'));
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      cwd: root,
-      env: {
-        ...process.env,
-        SHIPGATE_REPORT_DIR: reportDir,
-        SHIPGATE_BASELINE_DIR: path.join(reportDir, 'store'),
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b));
-    child.stderr.on('data', (b: Buffer) => (out += b));
-    child.on('exit', (code) => {
-      const dir = path.join(reportDir, 'records');
-      const records = existsSync(dir)
-        ? readdirSync(dir).flatMap((f) => (JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as RecordFile).records)
-        : [];
-      rmSync(reportDir, { recursive: true, force: true });
-      resolve({ code, out, records });
-    });
-  });
+  return runShipgate(args, { SHIPGATE_BASELINE_DIR: path.join(reportDir, 'store'), ...env }, reportDir);
 }
 
 describe('shipgate budget', () => {

@@ -1,19 +1,10 @@
-import { spawn } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateK6Script, runK6 } from '../../plugins/k6/index.ts';
-import type { RecordFile, ShipgateRecord } from '../../plugins/report/model.ts';
+import type { ShipgateRecord } from '../../plugins/report/model.ts';
+import { root, runShipgate } from '../support/cli.ts';
 import { first } from './fixtures/two.slo.ts';
 
 /**
@@ -28,8 +19,6 @@ import { first } from './fixtures/two.slo.ts';
  * is tested is shipgate's handling of bad k6 output, not a k6 run.
  */
 
-const root = path.resolve(import.meta.dirname, '../..');
-const cli = path.join(root, 'plugins', 'cli', 'shipgate.ts');
 const injector = path.join(import.meta.dirname, 'fixtures', 'k6-truncating.sh');
 const slos = path.join('specs', 'k6', 'fixtures', 'two.slo.ts');
 // A real k6 handleSummary (3,163 bytes), the one specs/budget/k6.test.ts parses.
@@ -57,29 +46,13 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function shipgate(
+async function shipgate(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   reportDir = mkdtempSync(path.join(tmpdir(), 'shipgate-k6-report-')),
 ): Promise<{ code: number | null; out: string; lastLine: string; records: ShipgateRecord[] }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      cwd: root,
-      env: { ...process.env, SHIPGATE_REPORT_DIR: reportDir, SHIPGATE_EXIT_POLICY: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b));
-    child.stderr.on('data', (b: Buffer) => (out += b));
-    child.on('exit', (code) => {
-      const dir = path.join(reportDir, 'records');
-      const records = existsSync(dir)
-        ? readdirSync(dir).flatMap((f) => (JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as RecordFile).records)
-        : [];
-      rmSync(reportDir, { recursive: true, force: true });
-      resolve({ code, out, lastLine: out.trimEnd().split('\n').at(-1) ?? '', records });
-    });
-  });
+  const r = await runShipgate(args, { SHIPGATE_EXIT_POLICY: '', ...env }, reportDir);
+  return { ...r, lastLine: r.out.trimEnd().split('\n').at(-1) ?? '' };
 }
 
 /** No raw JSON.parse error and no stack frames: the user sees shipgate's message only. */
