@@ -24,11 +24,13 @@ import { packageRoot } from '../core/own-files.ts';
 import { processAlive } from '../core/process-alive.ts';
 import { envValue } from '../core/settings.ts';
 import { registerReapable } from '../reaper/reaper.ts';
+import { SERVER_DIR_PREFIX } from '../reaper/state.ts';
 import { chooseBinaries, type EmbeddedBinaries, installedBinaries } from './embedded-binaries.ts';
 import type { Availability, PostgresProvider, ProviderOptions, StartedPostgres } from './provider.ts';
 import { readServerInfo } from './server-info.ts';
 
-const DATA_DIR_PREFIX = 'shipgate-pg-';
+/** Server dirs are named so: the reaper removes only dirs that carry it. */
+const DATA_DIR_PREFIX = SERVER_DIR_PREFIX;
 const sweepLog = debug('embedded');
 const USER = 'postgres';
 

@@ -15,8 +15,9 @@ export const STATE_DIR_PREFIX = 'shipgate-reaper-';
 /** Name of the state file inside the private dir. */
 export const STATE_FILE_NAME = 'state.json';
 /**
- * The only dirs the reaper removes: embedded server dirs. The same string as DATA_DIR_PREFIX
- * in plugins/postgres/embedded.ts, copied so the reaper process does not load the provider.
+ * The only dirs the reaper removes: embedded server dirs. Defined here, where the reaper
+ * process can read it without loading the provider; plugins/postgres/embedded.ts names its
+ * dirs with it.
  */
 export const SERVER_DIR_PREFIX = 'shipgate-pg-';
 
