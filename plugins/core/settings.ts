@@ -101,6 +101,21 @@ export const SETTINGS = {
     what: 'write-blocking hold that is UNSAFE',
   },
   SHIPGATE_SMOKE_PROBES: { key: '--probes', default: 'off', what: 'concurrent probes' },
+  SHIPGATE_SMOKE_REPLAY: { key: '--no-replay', default: 'on', what: "replay the base's queries on the migrated database" },
+  SHIPGATE_SMOKE_REPLAY_QUERIES: {
+    key: '--replay-queries',
+    what: "statements the base branch's tests recorded (.sql, .json, .ndjson), replayed too",
+  },
+  SHIPGATE_SMOKE_RESTORE_TARGET: {
+    key: '--restore-target',
+    default: 'same',
+    what: 'where restores go: same, server (a second fresh server) or a superuser URL',
+  },
+  SHIPGATE_SMOKE_RESTORE_ROLES: { key: '--restore-roles', what: "production's cluster roles, comma-separated" },
+  SHIPGATE_SMOKE_RESTORE_EXTENSIONS: {
+    key: '--restore-extensions',
+    what: 'extensions production can install, comma-separated',
+  },
   SHIPGATE_PG_DUMP: { key: '--pg-dump', default: 'auto', what: 'pg_dump to use' },
   SHIPGATE_BUDGET_PROFILE: { key: 'measure(…, { profile }), --profile', default: 'normal', what: 'budget profile' },
   SHIPGATE_BUDGET_ROUNDS: { key: '{ rounds }, --rounds', default: '1 (5 with a base)', what: 'budget rounds' },

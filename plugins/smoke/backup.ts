@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { onTeardown } from '../core/cleanup.ts';
 import type { Databases, TestDatabase } from '../postgres/databases.ts';
-import { check, round, TITLES, terminate } from './checks.ts';
+import { check, round, TITLES, terminate } from './check-kit.ts';
 import { SIDE_SCHEMA } from './introspect.ts';
 import type { DumpTools, PgDumpError, ToolChoice } from './pg-tools.ts';
 import type { CheckResult, Finding } from './types.ts';

@@ -2,8 +2,9 @@
  * Options of `migrationSmoke`, with env-var overrides and defaults, validated up front: every
  * problem is reported at once in one ConfigError.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from '../core/errors.ts';
+import { ConfigError, redactUrl } from '../core/errors.ts';
 import { envValue } from '../core/settings.ts';
 import { type ProductionSizes, parseProductionRows, readProductionStats } from './production-size.ts';
 import { parseSeverity, type SeverityRule } from './scale.ts';
@@ -82,6 +83,16 @@ export interface SmokeOptions {
   squawk?: false | { exclude?: string[]; include?: string[]; config?: string };
   /** Watcher sampling interval, ms. Default 5. */
   sampleIntervalMs?: number;
+  /** Replay the base's queries on the migrated database (old code during a rolling deploy); `false` skips it. Default true; env `SHIPGATE_SMOKE_REPLAY=0` skips. */
+  replay?: boolean;
+  /** Statements the base branch's test suite recorded, replayed besides the Prisma-shaped ones (`.sql`, or JSON/NDJSON of `{text, values?}`), relative to `cwd`. CLI `--replay-queries`; env `SHIPGATE_SMOKE_REPLAY_QUERIES`. */
+  replayQueries?: string;
+  /** Where the restore rehearsals restore: `same` (a new database on the smoke's server, default), `server` (a second, fresh server from the same provider), or the superuser URL of a server set up like production. CLI `--restore-target`; env `SHIPGATE_SMOKE_RESTORE_TARGET`. */
+  restoreTarget?: string;
+  /** Cluster roles production has (created on the smoke's server and a fresh target; checked on a URL target). CLI `--restore-roles a,b`; env `SHIPGATE_SMOKE_RESTORE_ROLES`. Default: not declared (dependencies are listed as INFO). */
+  restoreRoles?: string[];
+  /** Extensions production can install. CLI `--restore-extensions a,b`; env `SHIPGATE_SMOKE_RESTORE_EXTENSIONS`. Default: not declared (listed as INFO). */
+  restoreExtensions?: string[];
   /** Prefix of the smoke's databases. Default `sgsmoke`. */
   prefix?: string;
   /** Progress lines. Default: none. */
@@ -116,6 +127,12 @@ export interface ResolvedSmokeOptions {
   pgDump: string;
   squawk: false | { exclude: string[]; include: string[]; config: string | undefined };
   sampleIntervalMs: number;
+  replay: boolean;
+  replayQueries: string | undefined;
+  /** `same`, `server`, or a superuser URL. */
+  restoreTarget: string;
+  restoreRoles: string[] | undefined;
+  restoreExtensions: string[] | undefined;
   prefix: string;
   log: (line: string) => void;
   progress: boolean;
@@ -222,6 +239,43 @@ export function resolveSmokeOptions(options: SmokeOptions, env: NodeJS.ProcessEn
   if (!Number.isFinite(sampleIntervalMs) || sampleIntervalMs < 1 || sampleIntervalMs > 1000) {
     problems.push(`sampleIntervalMs is ${sampleIntervalMs}; expected 1 to 1000`);
   }
+  const replayQueries = options.replayQueries ?? envValue('SHIPGATE_SMOKE_REPLAY_QUERIES', env);
+  if (replayQueries !== undefined && !existsSync(path.resolve(cwd, replayQueries))) {
+    const source = options.replayQueries !== undefined ? 'replayQueries' : 'SHIPGATE_SMOKE_REPLAY_QUERIES';
+    problems.push(
+      `${source} is "${replayQueries}", which does not exist (relative to ${cwd}); expected a .sql, .json or .ndjson file of recorded statements (--replay-queries, env SHIPGATE_SMOKE_REPLAY_QUERIES)`,
+    );
+  }
+  const restoreTarget = options.restoreTarget ?? envValue('SHIPGATE_SMOKE_RESTORE_TARGET', env) ?? 'same';
+  if (restoreTarget !== 'same' && restoreTarget !== 'server' && !/^postgres(ql)?:\/\//.test(restoreTarget)) {
+    const source = options.restoreTarget !== undefined ? 'restoreTarget' : 'SHIPGATE_SMOKE_RESTORE_TARGET';
+    problems.push(
+      `${source} is "${redactUrl(restoreTarget)}"; expected same, server or a postgres:// superuser URL (--restore-target, env SHIPGATE_SMOKE_RESTORE_TARGET)`,
+    );
+  }
+  const NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
+  const names = (
+    given: string[] | undefined,
+    envName: 'SHIPGATE_SMOKE_RESTORE_ROLES' | 'SHIPGATE_SMOKE_RESTORE_EXTENSIONS',
+    flag: string,
+  ) => {
+    const value = given ?? list(envValue(envName, env));
+    for (const n of value ?? []) {
+      if (!NAME.test(n)) {
+        problems.push(
+          `${given ? flag.slice(2).replace(/-(.)/g, (_, c: string) => c.toUpperCase()) : envName} has "${n}"; expected role or extension names (letters, digits, _ $ -), comma-separated (${flag}, env ${envName})`,
+        );
+      }
+    }
+    return value;
+  };
+  const restoreRoles = names(options.restoreRoles, 'SHIPGATE_SMOKE_RESTORE_ROLES', '--restore-roles');
+  const restoreExtensions = names(
+    options.restoreExtensions,
+    'SHIPGATE_SMOKE_RESTORE_EXTENSIONS',
+    '--restore-extensions',
+  );
+  const replayEnv = envValue('SHIPGATE_SMOKE_REPLAY', env);
   const prefix = options.prefix ?? 'sgsmoke';
   if (!/^[a-z][a-z0-9]{0,15}$/.test(prefix)) problems.push(`prefix "${prefix}" must match [a-z][a-z0-9]{0,15}`);
   if (options.seed !== undefined && typeof options.seed !== 'string' && typeof options.seed !== 'function') {
@@ -264,6 +318,11 @@ export function resolveSmokeOptions(options: SmokeOptions, env: NodeJS.ProcessEn
     pgDump: options.pgDump ?? envValue('SHIPGATE_PG_DUMP', env) ?? 'auto',
     squawk,
     sampleIntervalMs,
+    replay: options.replay !== undefined ? options.replay : replayEnv === undefined || truthy(replayEnv),
+    replayQueries: replayQueries === undefined ? undefined : path.resolve(cwd, replayQueries),
+    restoreTarget,
+    restoreRoles,
+    restoreExtensions,
     prefix,
     log: options.log ?? (() => {}),
     progress: options.progress ?? false,

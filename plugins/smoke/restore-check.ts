@@ -7,7 +7,7 @@
 import { describeError } from '../core/errors.ts';
 import type { Databases, TestDatabase } from '../postgres/databases.ts';
 import type { DumpArea, DumpFile } from './backup.ts';
-import { check, connect, round, skipped, TITLES } from './checks.ts';
+import { check, connect, round, skipped, TITLES } from './check-kit.ts';
 import { sampleBefore } from './data-check.ts';
 import { compareAggregates, type TableSnapshot, takeSnapshot } from './fingerprint.ts';
 import type { CheckResult, Finding } from './types.ts';
@@ -18,17 +18,21 @@ export interface RestoreCtx {
   server: { adminUrl: string; major: number };
 }
 
-/** Restores the pre-migration backup (or copies the template snapshot) and compares it with the snapshot. */
+/**
+ * Restores the pre-migration backup (or copies the template snapshot) and compares it with the
+ * snapshot; returns the restored database too (the seeded base, unmigrated) for the checks after it.
+ */
 export async function restoreCheck(
   ctx: RestoreCtx,
   area: DumpArea | undefined,
   dump: DumpFile | undefined,
   templateCopy: TestDatabase | undefined,
   snapshot: TableSnapshot[],
-  data: CheckResult,
-): Promise<CheckResult> {
+  /** The data check's findings: the restored base gives their before-values. */
+  dataFindings: Finding[],
+): Promise<{ check: CheckResult; restored?: TestDatabase }> {
   const { dbs, server } = ctx;
-  if (area && !dump) return skipped('restore', TITLES.restore, 'the backup failed (see the backup check)');
+  if (area && !dump) return { check: skipped('restore', TITLES.restore, 'the backup failed (see the backup check)') };
   const t = performance.now();
   let restored: TestDatabase;
   let evidence: Record<string, unknown>;
@@ -49,7 +53,7 @@ export async function restoreCheck(
         message: `pg_restore --exit-on-error of the pre-migration backup exited ${run.exitCode}: ${run.stderr}`,
         evidence: { exitCode: run.exitCode, stderr: run.stderr },
       });
-      return check('restore', TITLES.restore, findings, evidence, performance.now() - t);
+      return { check: check('restore', TITLES.restore, findings, evidence, performance.now() - t) };
     }
   } else {
     restored = await dbs.clone((templateCopy as TestDatabase).name, 1);
@@ -70,11 +74,11 @@ export async function restoreCheck(
         evidence: { problems },
       });
     }
-    await sampleBefore(c, snapshot, data.findings, server.major).catch(() => {});
+    await sampleBefore(c, snapshot, dataFindings, server.major).catch(() => {});
   } finally {
     await c.end().catch(() => {});
   }
-  return check('restore', TITLES.restore, findings, evidence, performance.now() - t);
+  return { check: check('restore', TITLES.restore, findings, evidence, performance.now() - t), restored };
 }
 
 /** Dumps and restores the migrated database and compares the copy. */

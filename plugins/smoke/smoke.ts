@@ -1,7 +1,8 @@
 /**
  * `migrationSmoke(options)`: proves a PR's Prisma migrations on a seeded throwaway database.
- * History → lint → apply base → seed → snapshot → backup → apply head (watched) → verify
- * (recorded, data, invariants, drift) → restore rehearsals → verdict. Every database it
+ * The checks are the ordered list in `checks/index.ts`; this file runs them, preparing the
+ * stages they need (server; base applied, seeded and snapshotted), then reconciles the lint
+ * with what was measured and ranks the verdict. Every database it
  * creates carries its prefix and is dropped at the end, on failure, and on SIGINT/SIGTERM; a
  * hard kill is covered by the reaper.
  */
@@ -15,25 +16,21 @@ import { Databases, type TestDatabase } from '../postgres/databases.ts';
 import { startPostgres } from '../postgres/index.ts';
 import { readServerInfo } from '../postgres/server-info.ts';
 import { registerReapable } from '../reaper/reaper.ts';
-import { applyHead, failureOf, migratorFor } from './apply.ts';
-import { DumpArea, type DumpFile, takeBackup } from './backup.ts';
-import { applyCheck, check, connect, round, skipped, spread, TITLES } from './checks.ts';
-import { checkData } from './data-check.ts';
-import { detectDrift } from './drift.ts';
-import { dropSideTables, takeSnapshot } from './fingerprint.ts';
-import { checkHistory } from './history.ts';
+import { failureOf, migratorFor } from './apply.ts';
+import { DumpArea } from './backup.ts';
+import { connect, round, skipped } from './check-kit.ts';
+import type { SeededBase, SmokeServer } from './checks/context.ts';
+import { CHECKS, type SmokeCheck, type SmokeContext, type Stage } from './checks/index.ts';
+import { takeSnapshot } from './fingerprint.ts';
 import { introspect } from './introspect.ts';
-import { checkLocks } from './lock-check.ts';
 import { reconcileLockTimeout } from './lock-timeout.ts';
-import { resolveSmokeOptions, type SmokeOptions, withSessionSettings } from './options.ts';
-import { findDumpTools, PgDumpError, type ToolChoice } from './pg-tools.ts';
-import { restoreAfterCheck, restoreCheck } from './restore-check.ts';
+import { resolveSmokeOptions, type SmokeOptions } from './options.ts';
+import { findDumpTools, PgDumpError } from './pg-tools.ts';
 import { resolveSchema } from './schema-path.ts';
 import { seedByIntrospection } from './seed.ts';
 import { readBase, readHead } from './sources.ts';
-import { describeUnmodeled, unmodeledObjects } from './sql-objects.ts';
-import { lintMigrations, reconcileLint } from './squawk.ts';
-import type { CheckId, CheckResult, Finding, SeedSummary, SmokeResult } from './types.ts';
+import { reconcileLint } from './squawk.ts';
+import type { SeedSummary, SmokeResult } from './types.ts';
 import { finalize } from './verdict.ts';
 
 /** Runs the smoke and returns its result; bad input (missing folder, unknown ref, pg_dump mismatch) throws a ShipgateError. */
@@ -86,47 +83,6 @@ export async function migrationSmoke(options: SmokeOptions): Promise<SmokeResult
       }
     }
     const schema = resolveSchema(opts.schema, opts.head, opts.cwd);
-    const { check: history, newMigrations } = await step('history', () => checkHistory(base, head));
-    const newFiles = head.migrations.filter((m) => newMigrations.includes(m.name));
-
-    const server = await step('server', async () => {
-      if (opts.adminUrl) {
-        const info = await readServerInfo(opts.adminUrl);
-        return {
-          adminUrl: opts.adminUrl,
-          containerId: opts.containerId,
-          provider: opts.containerId ? 'testcontainers' : 'external',
-          ...info,
-        };
-      }
-      const started = await startPostgres({ log: opts.log });
-      cleanups.push(() => started.stop());
-      return {
-        adminUrl: started.adminUrl,
-        containerId: started.containerId,
-        provider: started.provider,
-        major: started.major,
-        version: started.version,
-      };
-    });
-    const lint = await step('lint', () =>
-      opts.squawk === false
-        ? skipped('lint', 'Static lint (squawk)', 'squawk: false in the options')
-        : lintMigrations(newFiles, { ...opts.squawk, pgMajor: server.major }),
-    );
-
-    const dbs = new Databases(server.adminUrl, { prefix: opts.prefix, major: server.major });
-    const unreap = registerReapable({
-      kind: 'databases',
-      adminUrl: server.adminUrl,
-      prefix: dbs.prefix,
-      runId: dbs.runId,
-    });
-    cleanups.push(async () => {
-      await dbs.dropRun().catch(() => undefined);
-      await dbs.close();
-      unreap();
-    });
     const result: SmokeResult = {
       format: 'shipgate.migration-smoke/v1',
       verdict: 'SAFE',
@@ -139,28 +95,39 @@ export async function migrationSmoke(options: SmokeOptions): Promise<SmokeResult
         ...(base.commit ? { commit: base.commit } : {}),
       },
       head: { source: head.source, label: head.label, migrations: head.migrations.map((m) => m.name) },
-      newMigrations,
+      newMigrations: [],
       migrator: opts.migrator,
-      server: {
-        provider: server.provider,
-        version: server.version,
-        major: server.major,
-        ...(server.containerId ? { containerId: server.containerId } : {}),
-      },
+      server: { provider: 'none', version: '', major: 0 },
       settings: opts.settings,
       files: [],
-      checks: [history, lint],
+      checks: [],
       steps,
       durationMs: 0,
       startedAt,
     };
-    const rest = await runOnDatabase(result, { opts, dbs, server, base, head, newFiles, schema, step });
-    result.checks.push(...rest);
-    reconcileLint(
-      lint,
-      rest.filter((c) => c.id === 'apply' || c.id === 'locks' || c.id === 'data'),
-      new Set(result.files.map((f) => f.migration)),
-    );
+    const ctx: SmokeContext = {
+      opts,
+      base,
+      head,
+      newMigrations: [],
+      newFiles: [],
+      schema,
+      result,
+      checks: result.checks,
+      step,
+      onCleanup: (fn) => cleanups.push(fn),
+    };
+    await runChecks(ctx, CHECKS);
+    result.newMigrations = ctx.newMigrations;
+    const byId = (id: string) => result.checks.find((c) => c.id === id);
+    const lint = byId('lint');
+    if (lint)
+      reconcileLint(
+        lint,
+        result.checks.filter((c) => c.id === 'apply' || c.id === 'locks' || c.id === 'data'),
+        new Set(result.files.map((f) => f.migration)),
+      );
+    if (ctx.apply?.failure) reconcileLockTimeout(result.checks, ctx.apply.failure, opts.settings.lockTimeout);
     await step('cleanup', async () => {
       for (const c of cleanups.splice(0).reverse()) await c();
     });
@@ -175,25 +142,84 @@ export async function migrationSmoke(options: SmokeOptions): Promise<SmokeResult
   }
 }
 
-interface Ctx {
-  opts: ReturnType<typeof resolveSmokeOptions>;
-  dbs: Databases;
-  server: { adminUrl: string; containerId: string | undefined; major: number; version: string };
-  base: ReturnType<typeof readBase>;
-  head: ReturnType<typeof readHead>;
-  newFiles: { name: string; sql: string | undefined }[];
-  schema: { path: string } | { reason: string };
-  step: <T>(name: string, fn: () => Promise<T> | T) => Promise<T>;
+/**
+ * Runs `checks` in order, each as a timed step named by its id, preparing the stage each needs
+ * first. A check whose stage could not be reached (the base did not apply) or whose `skip` gives
+ * a reason is reported SKIPPED with it.
+ */
+export async function runChecks(ctx: SmokeContext, checks: readonly SmokeCheck[]): Promise<void> {
+  for (const c of checks) {
+    const blocked = await reach(ctx, c.needs);
+    const reason = blocked ?? c.skip?.(ctx);
+    if (reason !== undefined) {
+      ctx.checks.push(skipped(c.id, c.title, reason));
+      continue;
+    }
+    const t = performance.now();
+    const outcome = await ctx.step(c.id, () => c.run(ctx));
+    if (!outcome.durationMs && outcome.verdict !== 'SKIPPED') outcome.durationMs = round(performance.now() - t);
+    ctx.checks.push(outcome);
+  }
 }
 
-/** Everything that needs the database; returns the checks from `apply` on. */
-async function runOnDatabase(result: SmokeResult, ctx: Ctx): Promise<CheckResult[]> {
-  const { opts, dbs, server, step } = ctx;
-  const checks: CheckResult[] = [];
-  const skipAll = (reason: string, from: CheckId[]) => {
-    const titles: Record<string, string> = TITLES;
-    for (const id of from) checks.push(skipped(id, titles[id] as string, reason));
+/** Prepares `stage` (and those before it); returns why it cannot be reached, or undefined. */
+async function reach(ctx: SmokeContext, stage: Stage): Promise<string | undefined> {
+  if (stage === 'none') return undefined;
+  ctx.server ??= await startServer(ctx);
+  if (stage === 'server') return undefined;
+  if (!ctx.seeded && !ctx.baseFailure) await prepareBase(ctx);
+  if (stage === 'database') return undefined;
+  return ctx.baseFailure ? 'the base migrations did not apply' : undefined;
+}
+
+async function startServer(ctx: SmokeContext): Promise<SmokeServer> {
+  const { opts, step } = ctx;
+  const server: SmokeServer = await step('server', async () => {
+    if (opts.adminUrl) {
+      const info = await readServerInfo(opts.adminUrl);
+      return {
+        adminUrl: opts.adminUrl,
+        containerId: opts.containerId,
+        provider: opts.containerId ? 'testcontainers' : 'external',
+        major: info.major,
+        version: info.version,
+      };
+    }
+    const started = await startPostgres({ log: opts.log });
+    ctx.onCleanup(() => started.stop());
+    return {
+      adminUrl: started.adminUrl,
+      containerId: started.containerId,
+      provider: started.provider,
+      major: started.major,
+      version: started.version,
+    };
+  });
+  ctx.result.server = {
+    provider: server.provider,
+    version: server.version,
+    major: server.major,
+    ...(server.containerId ? { containerId: server.containerId } : {}),
   };
+  return server;
+}
+
+/** Creates the target database, applies the base as production has it, seeds it, snapshots it and finds the dump tools. */
+async function prepareBase(ctx: SmokeContext): Promise<void> {
+  const { opts, step } = ctx;
+  const server = ctx.server as SmokeServer;
+  const dbs = new Databases(server.adminUrl, { prefix: opts.prefix, major: server.major });
+  const unreap = registerReapable({
+    kind: 'databases',
+    adminUrl: server.adminUrl,
+    prefix: dbs.prefix,
+    runId: dbs.runId,
+  });
+  ctx.onCleanup(async () => {
+    await dbs.dropRun().catch(() => undefined);
+    await dbs.close();
+    unreap();
+  });
   const target = await dbs.createEmpty(1);
 
   // Base, as production has it: plain session settings.
@@ -209,182 +235,49 @@ async function runOnDatabase(result: SmokeResult, ctx: Ctx): Promise<CheckResult
     }
   });
   if (baseFailure) {
-    checks.push(
-      check(
-        'apply',
-        TITLES.apply,
-        [
-          {
-            code: 'apply/base-failed',
-            verdict: 'FAIL',
-            ...(baseFailure.migration ? { migration: baseFailure.migration, target: baseFailure.migration } : {}),
-            message: `The base migrations do not apply${baseFailure.migration ? ` ("${baseFailure.migration}")` : ''}: ${baseFailure.sqlstate ? `SQLSTATE ${baseFailure.sqlstate}, ` : ''}${baseFailure.message}.`,
-            evidence: { side: 'base', ...baseFailure },
-          },
-        ],
-        {},
-      ),
-    );
-    skipAll('the base migrations did not apply', [
-      'locks',
-      'recorded',
-      'data',
-      'invariants',
-      'drift',
-      'backup',
-      'restore',
-      'restore-after',
-    ]);
-    return checks;
+    ctx.baseFailure = baseFailure;
+    return;
   }
+  const client = await connect(target.url);
+  const seeded: SeededBase = {
+    dbs,
+    target,
+    client,
+    tables: [],
+    snapshot: [],
+    rows: new Map(),
+    tools: { ok: false, reason: 'not looked for yet' },
+    area: undefined,
+    unusable: undefined,
+  };
+  ctx.onCleanup(() => seeded.client.end().catch(() => {}));
+  ctx.result.seed = await step('seed', () => seed(client, target, opts));
+  seeded.tables = await introspect(client);
+  seeded.snapshot = await step('snapshot', () => takeSnapshot(client, server.major, { tables: seeded.tables }));
+  seeded.rows = new Map(seeded.snapshot.map((t) => [t.label, t.rows]));
 
-  let client = await connect(target.url);
-  try {
-    result.seed = await step('seed', () => seed(client, target, opts));
-    const tables = await introspect(client);
-    const snapshot = await step('snapshot', () => takeSnapshot(client, server.major, { tables }));
-    const rows = new Map(snapshot.map((t) => [t.label, t.rows]));
-
-    // Backup: pg_dump of the server's major, or a template copy when there is none (said so, never skipped silently).
-    // A configured pg_dump that cannot dump this server is FAIL (no backup as asked), with the copy standing in.
-    let unusable: PgDumpError | undefined;
-    const tools: ToolChoice = await findDumpTools({
-      major: server.major,
-      serverVersion: server.version,
-      containerId: server.containerId,
-      adminUrl: server.adminUrl,
-      pgDump: opts.pgDump,
-    }).catch((err: unknown) => {
-      if (!(err instanceof PgDumpError)) throw err;
-      unusable = err;
-      return { ok: false, reason: `an unusable pg_dump "${opts.pgDump}"` };
-    });
-    const area = tools.ok ? new DumpArea(tools.tools) : undefined;
-    let preDump: DumpFile | undefined;
-    let templateCopy: TestDatabase | undefined;
-    try {
-      const backup = await step('backup', () =>
-        takeBackup({ area, tools, server, dbs, target, closeClient: () => client.end(), unusable }),
-      );
-      preDump = backup.dump;
-      templateCopy = backup.templateCopy;
-      if (templateCopy) client = await connect(target.url);
-      checks.push(backup.check);
-
-      // Head, under the production-like settings, watched file by file.
-      const apply = await step('apply-head', () =>
-        applyHead({
-          kind: opts.migrator,
-          dir: ctx.head.dir,
-          cwd: opts.cwd,
-          cli: opts.prismaCli,
-          url: withSessionSettings(target.url, opts.settings),
-          plainUrl: target.url,
-          tables,
-          rows,
-          probes: opts.probes,
-          sampleIntervalMs: opts.sampleIntervalMs,
-          newMigrations: ctx.newFiles,
-          log: opts.log,
-        }),
-      );
-      result.files = apply.files;
-      checks.push(applyCheck(apply.failure, apply.warnings, apply.files, opts.settings));
-      checks.push(
-        check(
-          'locks',
-          TITLES.locks,
-          ...spread(
-            checkLocks(
-              apply.files,
-              opts.lockBudgetMs,
-              opts.production,
-              (name) =>
-                ctx.newFiles.find((m) => m.name === name)?.sql ??
-                (name.startsWith('(all files') ? ctx.newFiles.map((m) => m.sql ?? '').join(';\n') : undefined),
-            ),
-          ),
-        ),
-      );
-
-      const verified = await step('verify', async () => {
-        const { checkRecorded, checkInvariants } = await import('./verify.ts');
-        const recorded = await checkRecorded(
-          client,
-          ctx.head.migrations.map((m) => m.name),
-        );
-        const data = await checkData(client, snapshot, server.major, ctx.newFiles);
-        const invariants = await checkInvariants(client);
-        const objects = await unmodeledObjects(client);
-        await dropSideTables(client);
-        return { recorded, data, invariants, objects };
-      });
-      checks.push(check('recorded', TITLES.recorded, ...spread(verified.recorded)));
-      const dataCheck = check('data', TITLES.data, ...spread(verified.data));
-      checks.push(dataCheck, check('invariants', TITLES.invariants, ...spread(verified.invariants)));
-      if (apply.failure) reconcileLockTimeout(checks, apply.failure, opts.settings.lockTimeout);
-
-      if ('reason' in ctx.schema) checks.push(skipped('drift', TITLES.drift, ctx.schema.reason));
-      else if (apply.failure)
-        checks.push(skipped('drift', TITLES.drift, 'the head migrations did not apply completely'));
-      else {
-        const schemaPath = ctx.schema.path;
-        const t = performance.now();
-        const drift = await step('drift', () =>
-          detectDrift(target.url, schemaPath, { cwd: opts.cwd, cli: opts.prismaCli }),
-        );
-        if (!drift.ok) checks.push(skipped('drift', TITLES.drift, drift.reason));
-        else {
-          const findings: Finding[] = drift.differs
-            ? [
-                {
-                  code: 'drift/schema-differs',
-                  verdict: 'FAIL',
-                  target: schemaPath,
-                  message: `The migrated database does not match ${schemaPath}: the migrations and the schema disagree (the Prisma client would query what is not there).`,
-                  evidence: { script: drift.script },
-                },
-              ]
-            : [];
-          // Drift is computed from what Prisma models; what it cannot model is listed, not judged.
-          if (verified.objects.length) {
-            findings.push({
-              code: 'objects/unmodeled',
-              verdict: 'INFO',
-              message: `Objects Prisma does not model, so drift cannot see them: ${describeUnmodeled(verified.objects)}. Review them by hand; they live only in the migrations.`,
-              evidence: { objects: verified.objects.length },
-            });
-          }
-          checks.push(
-            check('drift', TITLES.drift, findings, { via: drift.via, schema: schemaPath }, performance.now() - t),
-          );
-        }
-      }
-
-      // Restore rehearsal of the pre-migration backup: the RTO evidence.
-      checks.push(await step('restore', () => restoreCheck(ctx, area, preDump, templateCopy, snapshot, dataCheck)));
-      // The migrated database must survive a dump and restore too.
-      if (!area)
-        checks.push(
-          skipped(
-            'restore-after',
-            TITLES['restore-after'],
-            `no pg_dump ${server.major} at hand (${tools.ok ? '' : tools.reason})`,
-          ),
-        );
-      else if (apply.failure)
-        checks.push(skipped('restore-after', TITLES['restore-after'], 'the head migrations did not apply completely'));
-      else checks.push(await step('restore-after', () => restoreAfterCheck(ctx, area, target)));
-    } finally {
-      await area?.dispose();
-    }
-  } finally {
-    await client.end().catch(() => {});
+  // pg_dump of the server's major, or a template copy when there is none (said so, never skipped silently).
+  // A configured pg_dump that cannot dump this server is FAIL (no backup as asked), with the copy standing in.
+  seeded.tools = await findDumpTools({
+    major: server.major,
+    serverVersion: server.version,
+    containerId: server.containerId,
+    adminUrl: server.adminUrl,
+    pgDump: opts.pgDump,
+  }).catch((err: unknown) => {
+    if (!(err instanceof PgDumpError)) throw err;
+    seeded.unusable = err;
+    return { ok: false as const, reason: `an unusable pg_dump "${opts.pgDump}"` };
+  });
+  if (seeded.tools.ok) {
+    const area = new DumpArea(seeded.tools.tools);
+    seeded.area = area;
+    ctx.onCleanup(() => area.dispose());
   }
-  return checks;
+  ctx.seeded = seeded;
 }
 
-async function seed(client: pg.Client, target: TestDatabase, opts: Ctx['opts']): Promise<SeedSummary> {
+async function seed(client: pg.Client, target: TestDatabase, opts: SmokeContext['opts']): Promise<SeedSummary> {
   if (opts.seed !== undefined) {
     const t = performance.now();
     const fn =

@@ -27,8 +27,10 @@ export type CheckId =
   | 'data'
   | 'invariants'
   | 'drift'
+  | 'dependencies'
   | 'backup'
   | 'restore'
+  | 'replay'
   | 'restore-after';
 
 /** One thing a check found. */

@@ -15,7 +15,7 @@ import { describeApplyError, MigrationFailedError } from '../../plugins/migrate/
 import { prismaSqlMigrator } from '../../plugins/migrate/prisma-sql.ts';
 import { Databases } from '../../plugins/postgres/databases.ts';
 import type { SessionRuntime } from '../../plugins/session.ts';
-import { applyCheck, connect } from '../../plugins/smoke/checks.ts';
+import { applyCheck, connect } from '../../plugins/smoke/check-kit.ts';
 import { describeUnmodeled, unmodeledObjects } from '../../plugins/smoke/sql-objects.ts';
 import type { Finding, SmokeResult } from '../../plugins/smoke/types.ts';
 import { checkOf, findings, leftovers, SHOP, smokeOn } from './helpers.ts';

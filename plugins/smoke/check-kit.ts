@@ -43,6 +43,8 @@ export const TITLES: Record<Exclude<CheckId, 'history' | 'lint'>, string> = {
   data: 'Data lost or changed',
   invariants: 'Invariants (indexes, sequences, constraints)',
   drift: 'Drift against schema.prisma',
+  dependencies: 'Roles and extensions the restore target needs',
+  replay: 'Old code on the new schema (base queries replayed)',
   backup: 'Backup (pg_dump -Fc)',
   restore: 'Restore rehearsal (pre-migration backup)',
   'restore-after': 'Dump and restore after migration',
