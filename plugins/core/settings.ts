@@ -101,7 +101,11 @@ export const SETTINGS = {
     what: 'write-blocking hold that is UNSAFE',
   },
   SHIPGATE_SMOKE_PROBES: { key: '--probes', default: 'off', what: 'concurrent probes' },
-  SHIPGATE_SMOKE_REPLAY: { key: '--no-replay', default: 'on', what: "replay the base's queries on the migrated database" },
+  SHIPGATE_SMOKE_REPLAY: {
+    key: '--no-replay',
+    default: 'on',
+    what: "replay the base's queries on the migrated database",
+  },
   SHIPGATE_SMOKE_REPLAY_QUERIES: {
     key: '--replay-queries',
     what: "statements the base branch's tests recorded (.sql, .json, .ndjson), replayed too",

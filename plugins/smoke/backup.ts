@@ -91,17 +91,27 @@ export class DumpArea {
     };
   }
 
-  /** `pg_restore --exit-on-error` of `file` into the (empty) `database`. */
+  /** Whether `restore` can reach the server of `adminUrl` (tools in the smoke's container reach only that container). */
+  reaches(adminUrl: string, smokeAdminUrl: string): boolean {
+    if (this.tools.where === 'local') return true;
+    const a = new URL(adminUrl);
+    const b = new URL(smokeAdminUrl);
+    return a.host === b.host;
+  }
+
+  /**
+   * `pg_restore --exit-on-error` of `file` into the (empty) `database` on `adminUrl`'s server
+   * (local tools connect to that URL's host; tools in a container, to their own server).
+   */
   async restore(adminUrl: string, file: DumpFile, database: string): Promise<ToolRun> {
     const u = new URL(adminUrl);
     const t = performance.now();
+    const to =
+      this.tools.where === 'local'
+        ? { ...this.tools, host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 5432) }
+        : this.tools;
     const r = await this.tools.exec(
-      [
-        this.tools.pgRestore,
-        '--exit-on-error',
-        ...connArgs(this.tools, decodeURIComponent(u.username), database),
-        file.path,
-      ],
+      [this.tools.pgRestore, '--exit-on-error', ...connArgs(to, decodeURIComponent(u.username), database), file.path],
       { PGPASSWORD: decodeURIComponent(u.password) },
     );
     return { exitCode: r.exitCode, durationMs: performance.now() - t, stderr: firstLines(r.stderr) };

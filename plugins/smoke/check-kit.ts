@@ -99,11 +99,15 @@ export function applyCheck(
         ? `failed with SQLSTATE ${failure.sqlstate}${timeout}`
         : 'failed without a SQLSTATE (the error is not from Postgres)';
     const line = failure.line ? ` (statement at line ${failure.line})` : '';
+    const role = /role "([^"]+)" does not exist/.exec(failure.message)?.[1];
+    const roleHint = role
+      ? ` Roles are cluster-level: if production has "${role}", declare it (--restore-roles, env SHIPGATE_SMOKE_RESTORE_ROLES) and the smoke creates it; if not, create it there before this deploy.`
+      : '';
     findings.push({
       code: 'apply/failed',
       verdict: 'FAIL',
       ...(failure.migration ? { migration: failure.migration, target: failure.migration } : {}),
-      message: `${subject} ${outcome}: ${failure.message}${line}${failure.refusedBy ? '; none of its statements ran.' : `; it waited ${failure.lockWaitMs} ms for locks before failing.`}`,
+      message: `${subject} ${outcome}: ${failure.message}${line}${failure.refusedBy ? '; none of its statements ran.' : `; it waited ${failure.lockWaitMs} ms for locks before failing.`}${roleHint}`,
       evidence: { ...failure },
     });
   }

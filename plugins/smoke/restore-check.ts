@@ -12,10 +12,19 @@ import { sampleBefore } from './data-check.ts';
 import { compareAggregates, type TableSnapshot, takeSnapshot } from './fingerprint.ts';
 import type { CheckResult, Finding } from './types.ts';
 
-/** What the rehearsals need from the smoke. */
-export interface RestoreCtx {
+/** Where a rehearsal restores: that server's databases, its superuser URL and major. */
+export interface RestoreInto {
   dbs: Databases;
-  server: { adminUrl: string; major: number };
+  adminUrl: string;
+  major: number;
+  /** For the evidence. */
+  label: string;
+  /** Why the configured target was not used (then a WARN finding says so). */
+  fallback?: string | undefined;
+}
+
+function fallbackFinding(code: string, into: RestoreInto): Finding[] {
+  return into.fallback ? [{ code, verdict: 'WARN', message: into.fallback }] : [];
 }
 
 /**
@@ -23,7 +32,7 @@ export interface RestoreCtx {
  * snapshot; returns the restored database too (the seeded base, unmigrated) for the checks after it.
  */
 export async function restoreCheck(
-  ctx: RestoreCtx,
+  into: RestoreInto,
   area: DumpArea | undefined,
   dump: DumpFile | undefined,
   templateCopy: TestDatabase | undefined,
@@ -31,17 +40,18 @@ export async function restoreCheck(
   /** The data check's findings: the restored base gives their before-values. */
   dataFindings: Finding[],
 ): Promise<{ check: CheckResult; restored?: TestDatabase }> {
-  const { dbs, server } = ctx;
+  const { dbs } = into;
   if (area && !dump) return { check: skipped('restore', TITLES.restore, 'the backup failed (see the backup check)') };
   const t = performance.now();
   let restored: TestDatabase;
   let evidence: Record<string, unknown>;
-  const findings: Finding[] = [];
+  const findings: Finding[] = fallbackFinding('restore/target-not-used', into);
   if (area && dump) {
     restored = await dbs.createEmpty(1);
-    const run = await area.restore(server.adminUrl, dump, restored.name);
+    const run = await area.restore(into.adminUrl, dump, restored.name);
     evidence = {
       method: 'pg_restore --exit-on-error',
+      into: into.label,
       exitCode: run.exitCode,
       restoreMs: round(run.durationMs),
       bytes: dump.bytes,
@@ -50,7 +60,7 @@ export async function restoreCheck(
       findings.push({
         code: 'restore/failed',
         verdict: 'FAIL',
-        message: `pg_restore --exit-on-error of the pre-migration backup exited ${run.exitCode}: ${run.stderr}`,
+        message: `pg_restore --exit-on-error of the pre-migration backup into ${into.label} exited ${run.exitCode}: ${run.stderr}${missingHint(run.stderr)}`,
         evidence: { exitCode: run.exitCode, stderr: run.stderr },
       });
       return { check: check('restore', TITLES.restore, findings, evidence, performance.now() - t) };
@@ -64,7 +74,7 @@ export async function restoreCheck(
   }
   const c = await connect(restored.url);
   try {
-    const problems = await compareAggregates(c, snapshot, server.major);
+    const problems = await compareAggregates(c, snapshot, into.major);
     evidence.compared = snapshot.length;
     if (problems.length) {
       findings.push({
@@ -74,7 +84,7 @@ export async function restoreCheck(
         evidence: { problems },
       });
     }
-    await sampleBefore(c, snapshot, dataFindings, server.major).catch(() => {});
+    await sampleBefore(c, snapshot, dataFindings, into.major).catch(() => {});
   } finally {
     await c.end().catch(() => {});
   }
@@ -82,8 +92,13 @@ export async function restoreCheck(
 }
 
 /** Dumps and restores the migrated database and compares the copy. */
-export async function restoreAfterCheck(ctx: RestoreCtx, area: DumpArea, target: TestDatabase): Promise<CheckResult> {
-  const { dbs, server } = ctx;
+export async function restoreAfterCheck(
+  into: RestoreInto,
+  server: { adminUrl: string; major: number },
+  area: DumpArea,
+  target: TestDatabase,
+): Promise<CheckResult> {
+  const { dbs } = into;
   const t = performance.now();
   const c = await connect(target.url);
   let after: TableSnapshot[];
@@ -115,20 +130,20 @@ export async function restoreAfterCheck(ctx: RestoreCtx, area: DumpArea, target:
     );
   }
   const restored = await dbs.createEmpty(1);
-  const run = await area.restore(server.adminUrl, file, restored.name);
-  Object.assign(evidence, { restoreExitCode: run.exitCode, restoreMs: round(run.durationMs) });
-  const findings: Finding[] = [];
+  const run = await area.restore(into.adminUrl, file, restored.name);
+  Object.assign(evidence, { into: into.label, restoreExitCode: run.exitCode, restoreMs: round(run.durationMs) });
+  const findings: Finding[] = fallbackFinding('restore-after/target-not-used', into);
   if (run.exitCode !== 0) {
     findings.push({
       code: 'restore-after/restore-failed',
       verdict: 'FAIL',
-      message: `The migrated database does not survive pg_dump/pg_restore: pg_restore --exit-on-error exited ${run.exitCode}: ${run.stderr.split('\n').slice(0, 3).join(' ')} (pg_dump restores with an empty search_path, so functions and index expressions must schema-qualify what they call).`,
+      message: `The migrated database does not survive pg_dump/pg_restore into ${into.label}: pg_restore --exit-on-error exited ${run.exitCode}: ${run.stderr.split('\n').slice(0, 3).join(' ')}${missingHint(run.stderr) || ' (pg_dump restores with an empty search_path, so functions and index expressions must schema-qualify what they call)'}.`,
       evidence: { exitCode: run.exitCode, stderr: run.stderr },
     });
   } else {
     const rc = await connect(restored.url);
     try {
-      const problems = await compareAggregates(rc, after, server.major);
+      const problems = await compareAggregates(rc, after, into.major);
       if (problems.length)
         findings.push({
           code: 'restore-after/differs',
@@ -144,4 +159,17 @@ export async function restoreAfterCheck(ctx: RestoreCtx, area: DumpArea, target:
     evidence.dropError = describeError(err);
   });
   return check('restore-after', TITLES['restore-after'], findings, evidence, performance.now() - t);
+}
+
+/** A hint for the restore errors a missing role or extension causes (the dependencies check names them). */
+function missingHint(stderr: string): string {
+  const role = /role "([^"]+)" does not exist/.exec(stderr)?.[1];
+  if (role)
+    return ` (the target lacks role "${role}": roles are cluster-level and no database dump carries them; create it there first, or declare production's roles with --restore-roles)`;
+  const ext = /extension "([^"]+)" is not available|could not open extension control file ".*\/([^/"]+)\.control"/.exec(
+    stderr,
+  );
+  if (ext)
+    return ` (the target cannot install extension "${ext[1] ?? ext[2]}"; install it there, or declare production's extensions with --restore-extensions)`;
+  return '';
 }

@@ -63,8 +63,32 @@ export const SCALE: readonly ScaleRule[] = [
     why: 'pg_dump of the server major absent: template-copy fallback',
   },
   { code: 'backup/*', level: 'FAIL', why: 'the backup cannot be taken' },
+  {
+    code: 'restore/target-not-used',
+    level: 'WARN',
+    why: 'the configured restore target could not be used; restored on the smoke server',
+  },
+  {
+    code: 'restore-after/target-not-used',
+    level: 'WARN',
+    why: 'the configured restore target could not be used; restored on the smoke server',
+  },
   { code: 'restore/*', level: 'FAIL', why: 'the pre-migration backup does not restore' },
   { code: 'restore-after/*', level: 'FAIL', why: 'the migrated database does not survive a dump and restore' },
+  // The target lacks what the database needs.
+  { code: 'dependencies/role-missing', level: 'FAIL', why: 'a new migration needs a role the target lacks' },
+  { code: 'dependencies/extension-missing', level: 'FAIL', why: 'a new migration needs an extension the target lacks' },
+  {
+    code: 'dependencies/base-needs-missing',
+    level: 'WARN',
+    why: 'the base already needs a role or extension the target lacks',
+  },
+  { code: 'dependencies/role-created', level: 'WARN', why: 'a migration creates a cluster role: no dump carries it' },
+  {
+    code: 'dependencies/undeclared',
+    level: 'INFO',
+    why: "the database's roles and extensions, when production's are not declared",
+  },
   // The deploy succeeds but harms production.
   { code: 'locks/table-rewrite', level: 'UNSAFE', why: 'a populated table rewritten under ACCESS EXCLUSIVE' },
   { code: 'locks/index-rebuild', level: 'UNSAFE', why: "a populated table's indexes rebuilt under a blocking lock" },

@@ -21,6 +21,7 @@ import { DumpArea } from './backup.ts';
 import { connect, round, skipped } from './check-kit.ts';
 import type { SeededBase, SmokeServer } from './checks/context.ts';
 import { CHECKS, type SmokeCheck, type SmokeContext, type Stage } from './checks/index.ts';
+import { ensureRoles } from './dependencies.ts';
 import { takeSnapshot } from './fingerprint.ts';
 import { introspect } from './introspect.ts';
 import { reconcileLockTimeout } from './lock-timeout.ts';
@@ -209,6 +210,8 @@ async function prepareBase(ctx: SmokeContext): Promise<void> {
   const { opts, step } = ctx;
   const server = ctx.server as SmokeServer;
   const dbs = new Databases(server.adminUrl, { prefix: opts.prefix, major: server.major });
+  // Production's declared roles exist before the base applies (grants to them must work); dropped after the databases.
+  ctx.onCleanup(await ensureRoles(server.adminUrl, opts.restoreRoles ?? [], dbs.runId, opts.log));
   const unreap = registerReapable({
     kind: 'databases',
     adminUrl: server.adminUrl,

@@ -38,6 +38,17 @@ smoke options (env var in brackets):
                             and c.relnamespace='public'::regnamespace" > stats.json [SHIPGATE_SMOKE_PRODUCTION_STATS]
   --probes                  concurrent read/write probes on touched tables [SHIPGATE_SMOKE_PROBES]
   --pg-dump <auto|path>     pg_dump of the server's major (default auto) [SHIPGATE_PG_DUMP]
+  --restore-target <same|server|url>
+                            where the restore rehearsals restore: a new database on the smoke's server (same,
+                            default), a second fresh server (server), or a server set up like production (its
+                            superuser URL) [SHIPGATE_SMOKE_RESTORE_TARGET]
+  --restore-roles <a,b>     production's cluster roles (created on the smoke's servers; FAIL when a migration
+                            needs one the target lacks) [SHIPGATE_SMOKE_RESTORE_ROLES]
+  --restore-extensions <a,b>
+                            extensions production can install [SHIPGATE_SMOKE_RESTORE_EXTENSIONS]
+  --replay-queries <file>   statements the base branch's tests recorded (.sql, .json, .ndjson), replayed on the
+                            migrated database with the Prisma-shaped ones [SHIPGATE_SMOKE_REPLAY_QUERIES]
+  --no-replay               skip replaying the base's queries [SHIPGATE_SMOKE_REPLAY=0]
   --no-squawk               skip the static lint
   --json <file>             where the JSON goes (default <report dir>/migration-smoke.json) [SHIPGATE_REPORT_DIR]
   --no-records              do not write unified-report records
@@ -127,11 +138,23 @@ const SMOKE_OPTIONS = {
   'production-stats': { type: 'string' },
   probes: { type: 'boolean' },
   'pg-dump': { type: 'string' },
+  'restore-target': { type: 'string' },
+  'restore-roles': { type: 'string', multiple: true },
+  'restore-extensions': { type: 'string', multiple: true },
+  'replay-queries': { type: 'string' },
+  'no-replay': { type: 'boolean' },
   'no-squawk': { type: 'boolean' },
   json: { type: 'string' },
   'no-records': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** `--flag a,b --flag c` as ['a', 'b', 'c']. */
+const commaList = (values: string[]) =>
+  values
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
 
 const parseSmoke = (argv: string[]) => parseArgs({ args: argv, options: SMOKE_OPTIONS });
 
@@ -230,6 +253,11 @@ async function smoke(argv: string[]): Promise<number> {
       ...(values['production-stats'] !== undefined ? { productionStats: values['production-stats'] } : {}),
       ...(values.probes ? { probes: true } : {}),
       ...(values['pg-dump'] ? { pgDump: values['pg-dump'] } : {}),
+      ...(values['restore-target'] ? { restoreTarget: values['restore-target'] } : {}),
+      ...(values['restore-roles'] ? { restoreRoles: commaList(values['restore-roles']) } : {}),
+      ...(values['restore-extensions'] ? { restoreExtensions: commaList(values['restore-extensions']) } : {}),
+      ...(values['replay-queries'] ? { replayQueries: values['replay-queries'] } : {}),
+      ...(values['no-replay'] ? { replay: false } : {}),
       ...(values['no-squawk'] ? { squawk: false as const } : {}),
       log: (line) => process.stderr.write(`${line}\n`),
       progress: true,

@@ -6,6 +6,7 @@ import { apply } from './apply.ts';
 import { backup } from './backup.ts';
 import type { SmokeCheck } from './context.ts';
 import { data } from './data.ts';
+import { dependencies } from './dependencies.ts';
 import { drift } from './drift.ts';
 import { history } from './history.ts';
 import { invariants } from './invariants.ts';
@@ -28,5 +29,6 @@ export const CHECKS: readonly SmokeCheck[] = [
   invariants,
   drift,
   restore,
+  dependencies,
   restoreAfter,
 ];

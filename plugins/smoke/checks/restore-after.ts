@@ -2,6 +2,7 @@
 import type { DumpArea } from '../backup.ts';
 import { TITLES } from '../check-kit.ts';
 import { restoreAfterCheck } from '../restore-check.ts';
+import { reachableTarget } from '../restore-target.ts';
 import { type SmokeCheck, seededOf, serverOf, unlessApplied } from './context.ts';
 
 export const restoreAfter: SmokeCheck = {
@@ -16,8 +17,9 @@ export const restoreAfter: SmokeCheck = {
     }
     return unlessApplied(ctx);
   },
-  run(ctx) {
+  async run(ctx) {
     const seeded = seededOf(ctx);
-    return restoreAfterCheck({ dbs: seeded.dbs, server: serverOf(ctx) }, seeded.area as DumpArea, seeded.target);
+    const { target, fallback } = await reachableTarget(ctx, seeded.area);
+    return restoreAfterCheck({ ...target, fallback }, serverOf(ctx), seeded.area as DumpArea, seeded.target);
   },
 };

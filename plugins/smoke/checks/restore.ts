@@ -1,7 +1,8 @@
 /** Restore rehearsal of the pre-migration backup into a fresh database, compared with the snapshot: the RTO evidence. */
 import { TITLES } from '../check-kit.ts';
 import { restoreCheck } from '../restore-check.ts';
-import { type SmokeCheck, seededOf, serverOf } from './context.ts';
+import { reachableTarget } from '../restore-target.ts';
+import { type SmokeCheck, seededOf } from './context.ts';
 
 export const restore: SmokeCheck = {
   id: 'restore',
@@ -10,8 +11,9 @@ export const restore: SmokeCheck = {
   async run(ctx) {
     const seeded = seededOf(ctx);
     const data = ctx.checks.find((c) => c.id === 'data');
+    const { target, fallback } = await reachableTarget(ctx, seeded.area);
     const done = await restoreCheck(
-      { dbs: seeded.dbs, server: serverOf(ctx) },
+      { ...target, fallback },
       seeded.area,
       ctx.backup?.dump,
       ctx.backup?.templateCopy,
