@@ -7,9 +7,14 @@
  * column with a constant default, so rewrites and locks are measured and reported.
  * Durations are wall-clock ms of the whole smoke and of each step (server start excluded: the
  * server is started once, as in CI). Target: the large run under 60 s on this machine.
- * Options: --small <rows> --large <rows> (largest table), --only small|large.
+ * - default: the example app's last migration as a PR, at the default volume (200 rows per
+ *   table, drift against its schema.prisma), run `--runs` times (default 7) through the CLI,
+ *   `shipgate migrate smoke` in a process of its own, server start included (the way a user
+ *   runs it). Target: p50 ≤ 5 s.
+ * Options: --small <rows> --large <rows> (largest table), --runs <n>, --only default|small|large.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +27,7 @@ const { values } = parseArgs({
     small: { type: 'string', default: '10000' },
     large: { type: 'string', default: '1000000' },
     only: { type: 'string' },
+    runs: { type: 'string', default: '7' },
   },
 });
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -89,6 +95,84 @@ function summarize(r: SmokeResult, largest: number) {
   };
 }
 
+const root = path.resolve(import.meta.dirname, '..');
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] as number;
+};
+
+/** The default-volume PR run, through the CLI, `runs` times; server start and process start included. */
+function defaultRuns(runs: number) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'shipgate-bench-smoke-default-'));
+  const migrations = path.join(root, 'example', 'prisma', 'migrations');
+  const names = readdirSync(migrations)
+    .filter((n) => /^\d{14}_/.test(n))
+    .sort();
+  const baseDir = path.join(dir, 'base');
+  mkdirSync(baseDir);
+  cpSync(path.join(migrations, 'migration_lock.toml'), path.join(baseDir, 'migration_lock.toml'));
+  for (const n of names.slice(0, -1)) cpSync(path.join(migrations, n), path.join(baseDir, n), { recursive: true });
+  const wall: number[] = [];
+  const stepTotals: Record<string, number[]> = {};
+  let verdict = '';
+  try {
+    for (let i = 0; i < runs; i++) {
+      const json = path.join(dir, `run-${i}.json`);
+      const t = performance.now();
+      const r = spawnSync(
+        process.execPath,
+        [
+          path.join(root, 'plugins', 'cli', 'shipgate.ts'),
+          'migrate',
+          'smoke',
+          '--base',
+          baseDir,
+          '--head',
+          migrations,
+          '--schema',
+          path.join(root, 'example', 'prisma', 'schema.prisma'),
+          '--json',
+          json,
+          '--no-records',
+        ],
+        { encoding: 'utf8', cwd: root },
+      );
+      wall.push(Math.round(performance.now() - t));
+      if (r.status !== 0) throw new Error(`shipgate migrate smoke exited ${r.status}:\n${r.stderr.slice(-2000)}`);
+      const result = JSON.parse(readFileSync(json, 'utf8')) as SmokeResult;
+      verdict = result.verdict;
+      for (const st of result.steps) {
+        stepTotals[st.step] ??= [];
+        stepTotals[st.step]?.push(st.durationMs);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return {
+    migration: names.at(-1),
+    runs,
+    verdict,
+    wallMs: {
+      p50: quantile(wall, 0.5),
+      p90: quantile(wall, 0.9),
+      min: Math.min(...wall),
+      max: Math.max(...wall),
+      all: wall,
+    },
+    stepsP50Ms: Object.fromEntries(Object.entries(stepTotals).map(([k, v]) => [k, quantile(v, 0.5)])),
+    targetP50Ms: 5_000,
+    p50UnderTarget: quantile(wall, 0.5) <= 5_000,
+  };
+}
+
+const defaultRun = !values.only || values.only === 'default' ? defaultRuns(Number(values.runs)) : undefined;
+if (values.only === 'default') {
+  process.stdout.write(
+    `${JSON.stringify({ machine: { cpus: cpus().length, node: process.version }, default: defaultRun }, null, 2)}\n`,
+  );
+  process.exit(0);
+}
 const work = mkdtempSync(path.join(tmpdir(), 'shipgate-bench-smoke-'));
 const base = path.join(work, 'base');
 const head = path.join(work, 'head');
@@ -101,6 +185,7 @@ const out: Record<string, unknown> = {
   method:
     'wall-clock ms of one migrationSmoke() run per volume (server started once, not counted); steps as reported by the smoke',
   targetLargeMs: 60_000,
+  ...(defaultRun ? { default: defaultRun } : {}),
 };
 try {
   for (const [volume, rows] of [

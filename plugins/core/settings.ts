@@ -44,6 +44,10 @@ export const SETTINGS = {
     default: '10',
     what: "age after which a dead run's embedded data dir is swept",
   },
+  SHIPGATE_EMBEDDED_INITDB_CACHE: {
+    default: 'on',
+    what: 'copy a cached pristine cluster instead of running initdb (0 turns it off)',
+  },
   SHIPGATE_DB_PREFIX: {
     key: 'postgres.prefix',
     default: 'shipgate',

@@ -8,7 +8,7 @@
  * `server.log`. The parent is tmpfs when it has room (a throwaway cluster needs no durability).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, existsSync, openSync, readFileSync, statfsSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,7 @@ import { envValue } from '../core/settings.ts';
 import { registerReapable } from '../reaper/reaper.ts';
 import { SERVER_DIR_PREFIX } from '../reaper/state.ts';
 import { chooseBinaries, type EmbeddedBinaries, installedBinaries } from './embedded-binaries.ts';
+import { copyFromCache, initdbCacheDir, publishCache, usableCache } from './initdb-cache.ts';
 import type { Availability, PostgresProvider, ProviderOptions, StartedPostgres } from './provider.ts';
 import { readServerInfo } from './server-info.ts';
 
@@ -245,14 +246,36 @@ function reportTrouble(dir: string, logFile: string, max = 6): void {
 }
 
 /** Waits until the server accepts a login, the postmaster exits, or the time is up. */
-async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+/**
+ * Sets the superuser's password over the server's Unix socket in `dir`, sent as a SCRAM-SHA-256
+ * verifier (RFC 7677), so the password itself is in no statement and no server log.
+ */
+async function setPassword(dir: string, port: number, password: string): Promise<void> {
+  const salt = randomBytes(16);
+  const salted = pbkdf2Sync(password, salt, 4096, 32, 'sha256');
+  const hmac = (key: Buffer, text: string) => createHmac('sha256', key).update(text).digest();
+  const storedKey = createHash('sha256').update(hmac(salted, 'Client Key')).digest();
+  const verifier = `SCRAM-SHA-256$4096:${salt.toString('base64')}$${storedKey.toString('base64')}:${hmac(salted, 'Server Key').toString('base64')}`;
+  const client = new pg.Client({ host: dir, port, user: USER, database: 'postgres', connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    await client.query(`ALTER ROLE ${USER} PASSWORD '${verifier}'`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function waitReady(url: string | pg.ClientConfig, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`postgres exited (${child.exitCode ?? child.signalCode}) before accepting connections`);
     }
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+    const client = new pg.Client({
+      ...(typeof url === 'string' ? { connectionString: url } : url),
+      connectionTimeoutMillis: 2_000,
+    });
     try {
       await client.connect();
       await client.end();
@@ -351,6 +374,7 @@ export const embeddedProvider: PostgresProvider = {
 
     let child: ChildProcess | undefined;
     let ready = false;
+    let fromCache = false;
     // Later callers wait for the stop in progress rather than return before the dir is gone.
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
@@ -378,17 +402,29 @@ export const embeddedProvider: PostgresProvider = {
     const adminUrl = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
     try {
       const initdb = [
-        `--pgdata=${dataDir}`,
         `--username=${USER}`,
         `--pwfile=${pwFile}`,
-        '--auth=scram-sha-256',
+        // Password on TCP; trust only on the Unix socket, whose dir is 0700 and the server user's.
+        '--auth-host=scram-sha-256',
+        '--auth-local=trust',
         '--encoding=UTF8',
         `--locale=${bestLocale()}`,
         '--no-sync',
       ];
-      const code = await run(path.join(bins.binDir, 'initdb'), initdb, user, logFd);
+      const uid = user?.uid ?? (process.getuid?.() as number);
+      const cache = initdbCacheDir(parent, {
+        binDir: bins.binDir,
+        server: bins.server,
+        initdbArgs: initdb.slice(2),
+        uid,
+      });
+      fromCache = !!cache && usableCache(cache, uid) && copyFromCache(cache, dataDir);
+      if (!fromCache) {
+        const code = await run(path.join(bins.binDir, 'initdb'), [`--pgdata=${dataDir}`, ...initdb], user, logFd);
+        if (code !== 0) throw new Error(`initdb exited ${code}`);
+        if (cache && !existsSync(cache)) publishCache(dataDir, cache, user);
+      }
       await rm(pwFile, { force: true });
-      if (code !== 0) throw new Error(`initdb exited ${code}`);
       const flags = {
         listen_addresses: '127.0.0.1',
         unix_socket_directories: dir,
@@ -405,6 +441,11 @@ export const embeddedProvider: PostgresProvider = {
         { ...user, stdio: ['ignore', logFd, logFd], env: childEnv(), detached: true },
       );
       child.unref();
+      if (fromCache) {
+        // The copied cluster has the password of the start that built the cache: set this one's.
+        await waitReady({ host: dir, port, user: USER, database: 'postgres' }, child, timeoutMs);
+        await setPassword(dir, port, password);
+      }
       await waitReady(adminUrl, child, timeoutMs);
       ready = true;
     } catch (err) {
@@ -426,7 +467,7 @@ export const embeddedProvider: PostgresProvider = {
       adminUrl,
       ...info,
       ephemeral: true,
-      detail: `${dir} (port ${port}, Postgres ${bins.server} from ${bins.via}, started in ${coldStartMs.toFixed(0)} ms; ${choice.reason})`,
+      detail: `${dir} (port ${port}, Postgres ${bins.server} from ${bins.via}, ${fromCache ? 'cluster copied from the initdb cache, ' : ''}started in ${coldStartMs.toFixed(0)} ms; ${choice.reason})`,
       stop,
       [Symbol.asyncDispose]: stop,
     };

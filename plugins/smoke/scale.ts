@@ -128,7 +128,13 @@ export const SCALE: readonly ScaleRule[] = [
   { code: 'data/not-compared', level: 'WARN', why: 'a table could not be compared' },
   { code: 'invariants/invalid-index', level: 'FAIL', why: 'debris of a failed CONCURRENTLY build' },
   { code: 'invariants/sequence-behind', level: 'UNSAFE', why: 'the next inserts fail with duplicate keys' },
+  {
+    code: 'replay/query-breaks',
+    level: 'UNSAFE',
+    why: "the base's app breaks on the migrated schema during a rolling deploy",
+  },
   { code: 'invariants/not-valid-constraint', level: 'INFO', why: 'NOT VALID constraints, listed' },
+  { code: 'replay/*', level: 'INFO', why: 'recorded statements that say nothing, truncated or stopped replays' },
   // A human should look.
   { code: 'lint/*', level: 'WARN', why: "squawk's static guess (SAFE when the measurement refutes it)" },
 ];

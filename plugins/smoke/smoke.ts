@@ -149,18 +149,43 @@ export async function migrationSmoke(options: SmokeOptions): Promise<SmokeResult
  * a reason is reported SKIPPED with it.
  */
 export async function runChecks(ctx: SmokeContext, checks: readonly SmokeCheck[]): Promise<void> {
-  for (const c of checks) {
-    const blocked = await reach(ctx, c.needs);
-    const reason = blocked ?? c.skip?.(ctx);
-    if (reason !== undefined) {
-      ctx.checks.push(skipped(c.id, c.title, reason));
-      continue;
+  // A `concurrent` check runs while the ones after it do; its result keeps its place in the list.
+  const pending: Promise<void>[] = [];
+  const running = new Map<string, Promise<void>>();
+  let thrown: { error: unknown } | undefined;
+  try {
+    for (const c of checks) {
+      const blocked = await reach(ctx, c.needs);
+      const reason = blocked ?? c.skip?.(ctx);
+      if (reason !== undefined) {
+        ctx.checks.push(skipped(c.id, c.title, reason));
+        continue;
+      }
+      for (const id of c.waitsFor ?? []) await running.get(id);
+      const t = performance.now();
+      const slot = ctx.checks.push(skipped(c.id, c.title, 'still running')) - 1;
+      const done = ctx
+        .step(c.id, () => c.run(ctx))
+        .then((outcome) => {
+          if (!outcome.durationMs && outcome.verdict !== 'SKIPPED') outcome.durationMs = round(performance.now() - t);
+          ctx.checks[slot] = outcome;
+        });
+      if (c.concurrent) {
+        pending.push(done);
+        running.set(
+          c.id,
+          done.catch(() => {}),
+        );
+      } else await done;
     }
-    const t = performance.now();
-    const outcome = await ctx.step(c.id, () => c.run(ctx));
-    if (!outcome.durationMs && outcome.verdict !== 'SKIPPED') outcome.durationMs = round(performance.now() - t);
-    ctx.checks.push(outcome);
+  } catch (error) {
+    thrown = { error };
   }
+  // Even when a check throws, none is left running against databases about to be dropped.
+  const settled = await Promise.allSettled(pending);
+  if (thrown) throw thrown.error;
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Prepares `stage` (and those before it); returns why it cannot be reached, or undefined. */

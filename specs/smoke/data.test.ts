@@ -31,7 +31,10 @@ describe('migration smoke: data lost or changed', { timeout: 60_000 }, () => {
 
   test('the same drop, accepted with allow: WARN and exit 0 (and failOn turns it back)', async ({ shipgate }) => {
     const head = headWith('column-drop');
-    const allowed = await smokeOn(shipgate, PREFIX, head, { allow: ['data/column-dropped:users.nickname'] });
+    // A planned drop is accepted twice over: the values it loses, and the base's queries it breaks.
+    const allowed = await smokeOn(shipgate, PREFIX, head, {
+      allow: ['data/column-dropped:users.nickname', 'replay/query-breaks:users.nickname'],
+    });
     expect(allowed.verdict).toBe('WARN');
     expect(allowed.exitCode).toBe(0);
     expect(findings(allowed, 'data/column-dropped')[0]).toMatchObject({
@@ -39,7 +42,7 @@ describe('migration smoke: data lost or changed', { timeout: 60_000 }, () => {
       allowed: 'data/column-dropped:users.nickname',
     });
     const strict = await smokeOn(shipgate, PREFIX, head, {
-      allow: ['data/column-dropped:*'],
+      allow: ['data/column-dropped:*', 'replay/query-breaks:*'],
       failOn: ['lint/ban-drop-column'],
     });
     expect(strict.exitCode).toBe(2);
@@ -68,13 +71,17 @@ describe('migration smoke: data lost or changed', { timeout: 60_000 }, () => {
     expect(checkOf(r, 'data').evidence.tables).toContainEqual({ table: 'users', before: 200, after: 200, lost: 0 });
   });
 
-  test('a real RENAME COLUMN keeps the values (data SAFE); squawk still warns about old app code', async ({
+  test("a real RENAME COLUMN keeps the values (data SAFE); the base's queries on the old name break (replay UNSAFE)", async ({
     shipgate,
   }) => {
     const r = await smokeOn(shipgate, PREFIX, headWith('rename-column'));
     expect(checkOf(r, 'data').verdict).toBe('SAFE');
-    expect(problems(r)).toEqual(['WARN lint/renaming-column:20250201000000_rename_name']);
-    expect(r.exitCode).toBe(0);
+    // squawk guesses that old app code breaks; the replay measures it.
+    expect(problems(r)).toEqual([
+      'UNSAFE replay/query-breaks:users.name',
+      'WARN lint/renaming-column:20250201000000_rename_name',
+    ]);
+    expect(r.exitCode).toBe(2);
   });
 
   test('cascaded deletes and a mass UPDATE: rows and values lost, per table and column', async ({ shipgate }) => {

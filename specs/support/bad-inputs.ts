@@ -708,6 +708,32 @@ export const BAD_INPUTS: BadInput[] = [
     mustMention: ['SHIPGATE_MIGRATOR is "flyway"'],
   },
   {
+    id: 'smoke-restore-target-mysql',
+    what: '--restore-target of a MySQL URL with a password',
+    argv: [...SMOKE, '--restore-target', 'mysql://app:s3cr3t-target@127.0.0.1:1/app'],
+    expectExit: 1,
+    mustMention: [
+      'restoreTarget is "mysql://app:***@127.0.0.1:1/app"',
+      'same, server or a postgres://',
+      '--restore-target',
+    ],
+  },
+  {
+    id: 'smoke-env-restore-roles-space',
+    what: 'SHIPGATE_SMOKE_RESTORE_ROLES with a name holding a space',
+    argv: SMOKE,
+    env: { SHIPGATE_SMOKE_RESTORE_ROLES: 'reporting,read only' },
+    expectExit: 1,
+    mustMention: ['SHIPGATE_SMOKE_RESTORE_ROLES has "read only"', '--restore-roles'],
+  },
+  {
+    id: 'smoke-replay-queries-missing',
+    what: '--replay-queries of a file that does not exist',
+    argv: [...SMOKE, '--replay-queries', '{{tmp}}/queries.ndjson'],
+    expectExit: 1,
+    mustMention: ['replayQueries is "{{tmp}}/queries.ndjson", which does not exist', 'SHIPGATE_SMOKE_REPLAY_QUERIES'],
+  },
+  {
     id: 'smoke-base-missing',
     what: '--base that is neither a folder nor a git ref',
     argv: ['migrate', 'smoke', '--base', '{{tmp}}/base', '--head', EXAMPLE_MIGRATIONS, '--database-url', DEAD_DB],

@@ -89,6 +89,10 @@ export interface SmokeCheck {
   /** Why this check cannot run now (reported as SKIPPED with that reason), or undefined. */
   skip?: (ctx: SmokeContext) => string | undefined;
   run: (ctx: SmokeContext) => Promise<CheckResult> | CheckResult;
+  /** Runs while the checks after it do; a later check that needs what it leaves in the context lists it in `waitsFor`. */
+  concurrent?: boolean;
+  /** Concurrent checks this one waits for. */
+  waitsFor?: CheckId[];
 }
 
 function missing(what: string): never {

@@ -28,6 +28,8 @@ export const dependencies: SmokeCheck = {
   title: TITLES.dependencies,
   needs: 'seeded',
   skip: unlessApplied,
+  // The base copy the restore leaves is what the new dependencies are compared with.
+  waitsFor: ['restore'],
   async run(ctx) {
     const { opts } = ctx;
     const after = await listDependencies(seededOf(ctx).client);

@@ -12,6 +12,8 @@ export const drift: SmokeCheck = {
   id: 'drift',
   title: TITLES.drift,
   needs: 'seeded',
+  // `prisma migrate diff` is a process of its own: it runs on the other core while the restores do.
+  concurrent: true,
   skip: (ctx) => ('reason' in ctx.schema ? ctx.schema.reason : unlessApplied(ctx)),
   async run(ctx) {
     const { opts } = ctx;

@@ -13,6 +13,7 @@ import { invariants } from './invariants.ts';
 import { lint } from './lint.ts';
 import { locks } from './locks.ts';
 import { recorded } from './recorded.ts';
+import { replay } from './replay.ts';
 import { restore } from './restore.ts';
 import { restoreAfter } from './restore-after.ts';
 
@@ -29,6 +30,8 @@ export const CHECKS: readonly SmokeCheck[] = [
   invariants,
   drift,
   restore,
-  dependencies,
+  // Before the replay: its rolled-back INSERTs still advance sequences, which the dump compares.
   restoreAfter,
+  replay,
+  dependencies,
 ];

@@ -8,6 +8,8 @@ export const restore: SmokeCheck = {
   id: 'restore',
   title: TITLES.restore,
   needs: 'seeded',
+  // It restores the pre-migration dump into a database of its own: nothing else reads or writes there.
+  concurrent: true,
   async run(ctx) {
     const seeded = seededOf(ctx);
     const data = ctx.checks.find((c) => c.id === 'data');
