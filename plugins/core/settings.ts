@@ -46,7 +46,7 @@ export const SETTINGS = {
   },
   SHIPGATE_EMBEDDED_INITDB_CACHE: {
     default: 'on',
-    what: 'copy a cached pristine cluster instead of running initdb (0 turns it off)',
+    what: 'copy a cached pristine cluster instead of running initdb (0 turns it off; an absolute path moves it)',
   },
   SHIPGATE_DB_PREFIX: {
     key: 'postgres.prefix',

@@ -412,7 +412,8 @@ export const embeddedProvider: PostgresProvider = {
         '--no-sync',
       ];
       const uid = user?.uid ?? (process.getuid?.() as number);
-      const cache = initdbCacheDir(parent, {
+      // The cache lives apart from SHIPGATE_EMBEDDED_DIR, which holds only server dirs.
+      const cache = initdbCacheDir(dataDirParent({ ...options, embeddedDir: undefined }), {
         binDir: bins.binDir,
         server: bins.server,
         initdbArgs: initdb.slice(2),

@@ -8,9 +8,9 @@ import { chmodSync, chownSync, mkdtempSync, readdirSync, rmSync, statSync } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { embeddedProvider } from './embedded.ts';
-import { INITDB_CACHE_PREFIX } from './initdb-cache.ts';
+import { INITDB_CACHE_PREFIX, initdbCacheDir } from './initdb-cache.ts';
 
 const dirs: string[] = [];
 function parent(): string {
@@ -21,8 +21,16 @@ function parent(): string {
 }
 afterEach(() => {
   delete process.env.SHIPGATE_EMBEDDED_INITDB_CACHE;
+  delete process.env.SHIPGATE_EMBEDDED_DIR;
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+
+/** Starts a server with its dir in a scratch parent and the cache in `cacheDir`. */
+function start(cacheDir: string) {
+  process.env.SHIPGATE_EMBEDDED_INITDB_CACHE = cacheDir;
+  return embeddedProvider.start({ embeddedDir: servers });
+}
+let servers = '';
 
 const caches = (dir: string) => readdirSync(dir).filter((n) => n.startsWith(INITDB_CACHE_PREFIX));
 
@@ -38,15 +46,23 @@ async function connects(url: string): Promise<boolean> {
 }
 
 describe('embedded: initdb cache', { timeout: 120_000 }, () => {
+  beforeEach(() => {
+    servers = parent();
+  });
+  afterEach(() => {
+    // SHIPGATE_EMBEDDED_DIR holds server dirs only: the cache is never put there.
+    expect(readdirSync(servers)).toEqual([]);
+  });
+
   test('the first start publishes the cache, the next copies it, each with its own password', async () => {
     const dir = parent();
-    const first = await embeddedProvider.start({ embeddedDir: dir });
+    const first = await start(dir);
     try {
       expect(first.detail).not.toContain('initdb cache');
       expect(caches(dir)).toHaveLength(1);
       const cache = path.join(dir, caches(dir)[0] as string);
       expect(statSync(cache).mode & 0o777).toBe(0o700);
-      const second = await embeddedProvider.start({ embeddedDir: dir });
+      const second = await start(dir);
       try {
         expect(second.detail).toContain('cluster copied from the initdb cache');
         expect(await connects(second.adminUrl)).toBe(true);
@@ -60,18 +76,17 @@ describe('embedded: initdb cache', { timeout: 120_000 }, () => {
     } finally {
       await first.stop();
     }
-    // Only the cache is left in the parent: the servers' own dirs are gone.
     expect(readdirSync(dir)).toEqual(caches(dir));
   });
 
   test('a cache dir that is not private to the server user is neither used nor removed', async () => {
     const dir = parent();
-    const built = await embeddedProvider.start({ embeddedDir: dir });
+    const built = await start(dir);
     await built.stop();
     const [name] = caches(dir);
     const cache = path.join(dir, name as string);
     chmodSync(cache, 0o755);
-    const open = await embeddedProvider.start({ embeddedDir: dir });
+    const open = await start(dir);
     try {
       expect(open.detail).not.toContain('initdb cache');
     } finally {
@@ -82,7 +97,7 @@ describe('embedded: initdb cache', { timeout: 120_000 }, () => {
     if (process.getuid?.() === 0) {
       chmodSync(cache, 0o700);
       chownSync(cache, 0, 0);
-      const foreign = await embeddedProvider.start({ embeddedDir: dir });
+      const foreign = await start(dir);
       try {
         expect(foreign.detail).not.toContain('initdb cache');
       } finally {
@@ -92,20 +107,18 @@ describe('embedded: initdb cache', { timeout: 120_000 }, () => {
     }
   });
 
-  test('SHIPGATE_EMBEDDED_INITDB_CACHE=0: no cache is made, and a valid one is not used', async () => {
+  test('SHIPGATE_EMBEDDED_INITDB_CACHE=0: a valid cache is not used', async () => {
     const warm = parent();
-    await (await embeddedProvider.start({ embeddedDir: warm })).stop();
+    await (await start(warm)).stop();
     expect(caches(warm)).toHaveLength(1);
     process.env.SHIPGATE_EMBEDDED_INITDB_CACHE = '0';
-    const fresh = parent();
-    for (const dir of [warm, fresh]) {
-      const off = await embeddedProvider.start({ embeddedDir: dir });
-      try {
-        expect(off.detail).not.toContain('initdb cache');
-      } finally {
-        await off.stop();
-      }
+    expect(initdbCacheDir(warm, { binDir: '/', server: '15', initdbArgs: [], uid: 0 })).toBeUndefined();
+    const off = await embeddedProvider.start({ embeddedDir: servers });
+    try {
+      expect(off.detail).not.toContain('initdb cache');
+    } finally {
+      await off.stop();
     }
-    expect(caches(fresh)).toEqual([]);
+    expect(caches(warm)).toHaveLength(1);
   });
 });

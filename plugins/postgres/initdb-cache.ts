@@ -5,7 +5,9 @@
  * ran on it; later starts copy it and set a new superuser password over the server's private
  * Unix socket (trust on the socket only: its dir is 0700 and the server user's own).
  *
- * The cache is `<parent>/shipgate-initdb-v1-<uid>-<key>/data`. It is used only when it is the
+ * The cache is `<parent>/shipgate-initdb-v1-<uid>-<key>/data`, where the parent is /dev/shm when
+ * it has room, else the OS temp dir, or the absolute path `SHIPGATE_EMBEDDED_INITDB_CACHE` gives
+ * (never SHIPGATE_EMBEDDED_DIR, which holds only server dirs). It is used only when it is the
  * server user's own, mode 0700, not a symlink, and holds a complete cluster; anything else is
  * left alone (never removed: it may not be shipgate's) and initdb runs. It persists across runs
  * like any cache; `SHIPGATE_EMBEDDED_INITDB_CACHE=0` turns it off, and removing the dir resets it.
@@ -28,6 +30,8 @@ export function initdbCacheDir(
 ): string | undefined {
   const setting = envValue('SHIPGATE_EMBEDDED_INITDB_CACHE');
   if (setting !== undefined && /^(0|false|no|off)$/i.test(setting)) return undefined;
+  // A path: the cache goes there instead of the default place (tmpfs when it has room, else the OS temp dir).
+  if (setting !== undefined && path.isAbsolute(setting)) parent = setting;
   let initdbMtime = 0;
   try {
     initdbMtime = statSync(path.join(inputs.binDir, 'initdb')).mtimeMs;
