@@ -42,13 +42,23 @@ function rateOf(rps: number): { rate: number; timeUnit: string } {
   return Number.isInteger(rps) ? { rate: rps, timeUnit: '1s' } : { rate: Math.round(rps * 1000), timeUnit: '1000s' };
 }
 
-function vusFor(
+/**
+ * VUs for an arrival-rate scenario, by Little's law: requests in flight = rate × latency. The
+ * latency is the SLO's tightest tail budget (p99, else p95, else p50, else the request timeout),
+ * doubled for headroom, plus 2. k6 drops iterations while it allocates VUs past
+ * `preAllocatedVUs`, so a budget that holds must never need more than that. `maxVUs` is
+ * `load.maxConnections` when set (then it caps both), else rate × timeout, at most 1024.
+ */
+export function vusFor(
   peakRps: number,
-  plan: RunPlan,
+  plan: Pick<RunPlan, 'timeoutMs' | 'budgets'>,
   maxConnections: number | undefined,
 ): { preAllocatedVUs: number; maxVUs: number } {
-  const maxVUs = maxConnections ?? Math.min(1024, Math.max(16, Math.ceil(peakRps * (plan.timeoutMs / 1000))));
-  return { preAllocatedVUs: Math.min(maxVUs, Math.max(2, Math.ceil(peakRps / 5))), maxVUs };
+  const budgetMs = plan.budgets.p99 ?? plan.budgets.p95 ?? plan.budgets.p50 ?? plan.timeoutMs;
+  const inFlight = Math.ceil(peakRps * (budgetMs / 1000) * 2) + 2;
+  const byTimeout = Math.min(1024, Math.max(16, Math.ceil(peakRps * (plan.timeoutMs / 1000))));
+  const maxVUs = maxConnections ?? Math.max(byTimeout, Math.min(inFlight, 1024));
+  return { preAllocatedVUs: Math.min(maxVUs, inFlight), maxVUs };
 }
 
 /** The k6 scenario for a resolved load. */
@@ -103,6 +113,10 @@ export function thresholdsFor(sloId: string, budgets: ResolvedBudgets): Record<s
     out[`http_req_failed{slo:${sloId}}`] = [budgets.errorRate === 0 ? 'rate==0' : `rate<${budgets.errorRate}`];
   }
   if (budgets.minRps !== undefined) out[`http_reqs{slo:${sloId},expected_response:true}`] = [`rate>=${budgets.minRps}`];
+  // k6 reports a sub-metric only when it has a threshold: these always hold, and make the
+  // summary carry the SLO's request count and error count whatever its budgets are.
+  out[`http_reqs{slo:${sloId}}`] = ['count>=0'];
+  out[`http_req_failed{slo:${sloId}}`] ??= ['rate>=0'];
   return out;
 }
 

@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import type { LatencyStats, Measurement } from '../budget/analyze.ts';
 import { BudgetError } from '../budget/errors.ts';
 import type { BudgetResult } from '../budget/measure.ts';
-import { resolveRun } from '../budget/profiles.ts';
+import { type RunPlan, resolveRun } from '../budget/profiles.ts';
 import type { ProfileName, ResolvedBudgets, Slo } from '../budget/slo.ts';
 import { type BudgetKey, judge } from '../budget/verdict.ts';
 import { describeError } from '../core/errors.ts';
+import { vusFor } from './script.ts';
 
 /**
  * k6 end-of-test summaries, in both shapes k6 writes, read into the same result model as the
@@ -249,20 +250,26 @@ export function k6Results(s: K6Summary, opts: K6ResultOptions = {}): BudgetResul
       if (!plan) budgets[`p${p}`] = th.value;
       okFlags[`p${p}Ms`] = t.ok;
     }
+    // `rate>=0` and `count>=0` are the always-true thresholds that make k6 report the counts, not budgets.
+    const budgetOp = (op: string | undefined, ...ops: string[]) => !!op && ops.includes(op);
     for (const t of failed?.thresholds ?? []) {
       const th = parseThreshold(t.expr);
-      if (th?.stat !== 'rate') continue;
+      if (th?.stat !== 'rate' || !budgetOp(th.op, '<', '<=', '==', '===')) continue;
       if (!plan) budgets.errorRate = th.value;
       okFlags.errorRate = t.ok;
     }
     for (const t of reqsOk?.thresholds ?? reqs?.thresholds ?? []) {
       const th = parseThreshold(t.expr);
-      if (th?.stat !== 'rate') continue;
+      if (th?.stat !== 'rate' || !budgetOp(th.op, '>', '>=')) continue;
       if (!plan) budgets.minRps = th.value;
       okFlags.rps = t.ok;
     }
 
-    const requests = failed ? (failed.values.passes ?? 0) + (failed.values.fails ?? 0) : (reqs?.values.count ?? 0);
+    // The request count: from the error-rate sub-metric, else the request counter, else the
+    // duration trend's count (scripts generated before the always-true thresholds carry only that).
+    const requests = failed
+      ? (failed.values.passes ?? 0) + (failed.values.fails ?? 0)
+      : (reqs?.values.count ?? dur?.values.count ?? 0);
     const errorRate = failed?.values.rate ?? 0;
     const errors = Math.round(errorRate * requests);
     const n = dur?.values.count ?? requests;
@@ -309,12 +316,10 @@ export function k6Results(s: K6Summary, opts: K6ResultOptions = {}): BudgetResul
       slowest: [],
       histogram: '',
     };
-    const verdict = judge({ budgets }, measurement, okFlags);
+    // Dropped iterations get k6's own advice below, not the in-process engine's (connections).
+    const verdict = judge({ budgets }, { ...measurement, dropped: 0 }, okFlags);
+    if (droppedCount > 0) verdict.inconclusive.push(droppedAdvice(s, droppedCount, plan));
     if (!dur && !failed) verdict.inconclusive.push(`no metrics tagged slo:${id} in the summary`);
-    const crossedDropped = (dropped?.thresholds ?? []).some((t) => !t.ok);
-    if (droppedCount > 0 && crossedDropped && !verdict.inconclusive.some((r) => r.includes('dropped'))) {
-      verdict.inconclusive.push(`k6 dropped ${droppedCount} iteration(s) (dropped_iterations count==0 crossed)`);
-    }
     if (verdict.status === 'passed' && verdict.inconclusive.length) verdict.status = 'inconclusive';
     return {
       sloId: id,
@@ -333,4 +338,30 @@ export function k6Results(s: K6Summary, opts: K6ResultOptions = {}): BudgetResul
       durationMs: s.testRunDurationMs ?? 0,
     } satisfies BudgetResult;
   });
+}
+
+/**
+ * Why k6 dropped iterations, from the VUs it reached: below the script's maxVUs it was still
+ * allocating VUs (preAllocatedVUs too low for the latency); at maxVUs every VU was busy.
+ */
+function droppedAdvice(s: K6Summary, dropped: number, plan: RunPlan | undefined): string {
+  const vusMax = s.metrics.find((m) => m.base === 'vus_max' && Object.keys(m.tags).length === 0)?.values;
+  const reached = vusMax?.max ?? vusMax?.value;
+  const load = plan?.load;
+  const peak =
+    load?.kind === 'rate'
+      ? load.rps
+      : load?.kind === 'stages' && load.unit === 'rps'
+        ? Math.max(load.start, ...load.stages.map((x) => x.target))
+        : undefined;
+  const vus =
+    plan && peak !== undefined
+      ? vusFor(peak, plan, load?.kind === 'burst' ? undefined : load?.maxConnections)
+      : undefined;
+  const of = `k6 dropped ${dropped} iteration(s)`;
+  if (vus && reached !== undefined && reached >= vus.maxVUs)
+    return `${of}: all ${vus.maxVUs} VUs were busy (maxVUs reached): the server is slower than the SLO's latency budget at this rate, or raise load.maxConnections`;
+  if (reached !== undefined)
+    return `${of} while allocating VUs (${reached}${vus ? ` of maxVUs ${vus.maxVUs}, preAllocatedVUs ${vus.preAllocatedVUs}` : ''} in use): regenerate the script with \`shipgate k6 generate\` (VUs are sized by rate × latency budget)`;
+  return `${of} (dropped_iterations count==0 crossed)`;
 }
