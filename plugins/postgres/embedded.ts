@@ -415,6 +415,7 @@ export const embeddedProvider: PostgresProvider = {
       // The cache lives apart from SHIPGATE_EMBEDDED_DIR, which holds only server dirs.
       const cache = initdbCacheDir(dataDirParent({ ...options, embeddedDir: undefined }), {
         binDir: bins.binDir,
+        version: bins.version,
         server: bins.server,
         initdbArgs: initdb.slice(2),
         uid,

