@@ -19,7 +19,8 @@ import { vusFor } from './script.ts';
  * inconclusive: dropped iterations, too few samples for a percentile.
  */
 
-export type SummaryShape = 'handleSummary' | 'summary-export';
+/** `machine-readable`: k6 1.x's `--new-machine-readable-summary` format (schema v1, grafana/k6-summary). */
+export type SummaryShape = 'handleSummary' | 'summary-export' | 'machine-readable';
 export type K6MetricType = 'trend' | 'rate' | 'counter' | 'gauge';
 
 export interface K6Threshold {
@@ -43,6 +44,8 @@ export interface K6Summary {
   shape: SummaryShape;
   metrics: K6Metric[];
   testRunDurationMs?: number;
+  /** k6's overall threshold verdict (machine-readable summaries carry it instead of per-threshold results). */
+  passed?: boolean;
 }
 
 /** Splits `name{k:v,k2:v2}` into the base name and its tags. */
@@ -71,7 +74,7 @@ const numbers = (o: Record<string, unknown>) =>
 
 /** How to get a usable summary; the end of every `SHIPGATE_K6_SUMMARY` error unless the caller gives its own. */
 export const SUMMARY_HINT =
-  "Re-run k6 to the end and pass the JSON it writes: a generated script's handleSummary writes <report dir>/k6/<id>.summary.json (SHIPGATE_K6_SUMMARY overrides the path), `k6 run --summary-export <file>` the older shape.";
+  "Re-run k6 to the end and pass the JSON it writes: a generated script's handleSummary writes <report dir>/k6/<id>.summary.json (SHIPGATE_K6_SUMMARY overrides the path), `k6 run --summary-export <file>` the older shape; k6 1.x's machine-readable summary (`--new-machine-readable-summary`) is read too.";
 
 const quoted = (keys: string[]) => keys.map((k) => `"${k}"`).join(', ');
 const kindOf = (v: unknown): string =>
@@ -79,6 +82,13 @@ const kindOf = (v: unknown): string =>
 
 /** Reads a k6 summary (either shape); throws {@link BudgetError} `SHIPGATE_K6_SUMMARY` naming `source` for anything else. */
 export function parseK6Summary(input: unknown, source = 'k6 summary', hint = SUMMARY_HINT): K6Summary {
+  const mr = input as {
+    version?: unknown;
+    results?: { metrics?: unknown; passed?: unknown };
+    config?: { duration?: unknown };
+  };
+  if (typeof mr?.version === 'string' && typeof mr.results === 'object' && mr.results !== null)
+    return parseMachineReadable(mr, source, hint);
   const metrics = (input as { metrics?: unknown })?.metrics;
   if (typeof metrics !== 'object' || metrics === null || Array.isArray(metrics)) {
     const found =
@@ -89,7 +99,7 @@ export function parseK6Summary(input: unknown, source = 'k6 summary', hint = SUM
           : `Its top-level keys are ${quoted(Object.keys(input)) || 'none'}`;
     throw new BudgetError(
       'SHIPGATE_K6_SUMMARY',
-      `${source} has no "metrics" object; expected a k6 handleSummary or --summary-export JSON. ${found}.`,
+      `${source} has no "metrics" object; expected a k6 handleSummary, --summary-export or machine-readable (k6 1.x) JSON. ${found}.`,
       { hint },
     );
   }
@@ -137,6 +147,70 @@ export function parseK6Summary(input: unknown, source = 'k6 summary', hint = SUM
     shape: isNew ? 'handleSummary' : 'summary-export',
     metrics: out,
     ...(typeof duration === 'number' ? { testRunDurationMs: duration } : {}),
+  };
+}
+
+const TYPES = new Set(['trend', 'rate', 'counter', 'gauge']);
+
+/**
+ * k6 1.x's machine-readable summary: `results.metrics` is an array of `{name, type, contains,
+ * category, values}`, sub-metrics named `base{tag:value}`. It has no per-threshold results, only
+ * `results.passed`; budgets then come from the SLO module, and `k6Results` judges the values.
+ */
+function parseMachineReadable(
+  mr: { version?: unknown; results?: { metrics?: unknown; passed?: unknown }; config?: { duration?: unknown } },
+  source: string,
+  hint: string,
+): K6Summary {
+  const major = Number(/^(\d+)\./.exec(String(mr.version))?.[1]);
+  if (major !== 1)
+    throw new BudgetError(
+      'SHIPGATE_K6_SUMMARY',
+      `${source} is a machine-readable summary of version "${String(mr.version)}"; shipgate reads version 1.x.`,
+      { hint },
+    );
+  const list = mr.results?.metrics;
+  if (!Array.isArray(list))
+    throw new BudgetError(
+      'SHIPGATE_K6_SUMMARY',
+      `${source} is a machine-readable summary whose "results.metrics" is ${kindOf(list)}, not an array.`,
+      { hint },
+    );
+  const bad: string[] = [];
+  const out: K6Metric[] = [];
+  for (const [i, m] of list.entries()) {
+    const e = m as { name?: unknown; type?: unknown; values?: unknown };
+    if (
+      typeof e?.name !== 'string' ||
+      !TYPES.has(String(e.type)) ||
+      typeof e.values !== 'object' ||
+      e.values === null
+    ) {
+      bad.push(
+        `results.metrics[${i}] is ${kindOf(m) === 'an object' ? 'an object without a name, a known type and values' : kindOf(m)}`,
+      );
+      continue;
+    }
+    const { base, tags } = splitMetricName(e.name);
+    out.push({
+      name: e.name,
+      base,
+      tags,
+      type: e.type as K6MetricType,
+      values: numbers(e.values as Record<string, unknown>),
+      thresholds: [],
+    });
+  }
+  if (bad.length)
+    throw new BudgetError('SHIPGATE_K6_SUMMARY', `${source} is not a k6 summary: ${bad.slice(0, 3).join(', ')}.`, {
+      hint,
+    });
+  const duration = mr.config?.duration;
+  return {
+    shape: 'machine-readable',
+    metrics: out,
+    ...(typeof duration === 'number' ? { testRunDurationMs: duration * 1000 } : {}),
+    ...(typeof mr.results?.passed === 'boolean' ? { passed: mr.results.passed } : {}),
   };
 }
 
@@ -320,6 +394,10 @@ export function k6Results(s: K6Summary, opts: K6ResultOptions = {}): BudgetResul
     const verdict = judge({ budgets }, { ...measurement, dropped: 0 }, okFlags);
     if (droppedCount > 0) verdict.inconclusive.push(droppedAdvice(s, droppedCount, plan));
     if (!dur && !failed) verdict.inconclusive.push(`no metrics tagged slo:${id} in the summary`);
+    if (s.shape === 'machine-readable' && !plan)
+      verdict.inconclusive.push(
+        'the machine-readable summary (k6 --new-machine-readable-summary) has no per-threshold results: pass the SLO module (--slos) so its budgets are known',
+      );
     if (verdict.status === 'passed' && verdict.inconclusive.length) verdict.status = 'inconclusive';
     return {
       sloId: id,

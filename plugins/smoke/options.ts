@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ConfigError, redactUrl } from '../core/errors.ts';
 import { envValue } from '../core/settings.ts';
 import { type ProductionSizes, parseProductionRows, readProductionStats } from './production-size.ts';
+import { readRecorded } from './replay.ts';
 import { parseSeverity, type SeverityRule } from './scale.ts';
 
 /** `parseSeverity(entries, source)`: `pattern=LEVEL` rules, with problems naming `source` (the CLI validates --severity with it). */
@@ -245,6 +246,14 @@ export function resolveSmokeOptions(options: SmokeOptions, env: NodeJS.ProcessEn
     problems.push(
       `${source} is "${replayQueries}", which does not exist (relative to ${cwd}); expected a .sql, .json or .ndjson file of recorded statements (--replay-queries, env SHIPGATE_SMOKE_REPLAY_QUERIES)`,
     );
+  } else if (replayQueries !== undefined) {
+    // A bad recorded file is bad input: said before any server starts, not after the head apply.
+    try {
+      readRecorded(path.resolve(cwd, replayQueries));
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+    }
   }
   const restoreTarget = options.restoreTarget ?? envValue('SHIPGATE_SMOKE_RESTORE_TARGET', env) ?? 'same';
   if (restoreTarget !== 'same' && restoreTarget !== 'server' && !/^postgres(ql)?:\/\//.test(restoreTarget)) {

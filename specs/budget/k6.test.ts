@@ -164,7 +164,7 @@ describe('k6 summaries, both shapes, into the in-process result model', () => {
 
   test('anything else is refused, naming the file', () => {
     expect(() => parseK6Summary({ data: [] }, 'out.json')).toThrow(
-      'out.json has no "metrics" object; expected a k6 handleSummary or --summary-export JSON.',
+      'out.json has no "metrics" object; expected a k6 handleSummary, --summary-export or machine-readable (k6 1.x) JSON.',
     );
   });
 });

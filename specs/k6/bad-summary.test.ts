@@ -76,12 +76,12 @@ describe('shipgate k6 parse: a bad summary is bad input (exit 1) naming the file
     [
       'array',
       (f) =>
-        `k6 summary "${f}" has no "metrics" object; expected a k6 handleSummary or --summary-export JSON. The JSON is an array.`,
+        `k6 summary "${f}" has no "metrics" object; expected a k6 handleSummary, --summary-export or machine-readable (k6 1.x) JSON. The JSON is an array.`,
     ],
     [
       'metricsNumber',
       (f) =>
-        `k6 summary "${f}" has no "metrics" object; expected a k6 handleSummary or --summary-export JSON. Its "metrics" is a number.`,
+        `k6 summary "${f}" has no "metrics" object; expected a k6 handleSummary, --summary-export or machine-readable (k6 1.x) JSON. Its "metrics" is a number.`,
     ],
     ['missing', (f) => `k6 summary "${f}" does not exist.`],
   ];

@@ -169,4 +169,61 @@ describe('k6 verdicts', () => {
     );
     expect(busy?.verdict.inconclusive.join(' ')).toContain(`all ${plan.maxVUs} VUs were busy`);
   });
+
+  /** A summary in k6 1.x's machine-readable shape (schema v1: an array of metrics, no per-threshold results). */
+  const machineReadable = (p95: number, version = '1.0.0') => ({
+    version,
+    metadata: { generatedAt: '2026-12-07T10:00:00Z', k6Version: '1.4.0' },
+    config: { execution: 'local', script: 'k6v-p95.js', duration: 10 },
+    results: {
+      passed: p95 < 100,
+      metrics: [
+        {
+          name: 'http_req_duration{slo:k6v-p95}',
+          type: 'trend',
+          contains: 'time',
+          category: 'http',
+          values: { count: 2000, avg: p95 / 2, med: p95 / 2, 'p(95)': p95, 'p(99)': p95 * 1.5, min: 1, max: p95 * 2 },
+        },
+        {
+          name: 'http_reqs{slo:k6v-p95}',
+          type: 'counter',
+          contains: 'default',
+          category: 'http',
+          values: { count: 2000, rate: 200 },
+        },
+        {
+          name: 'http_req_failed{slo:k6v-p95}',
+          type: 'rate',
+          contains: 'default',
+          category: 'http',
+          values: { rate: 0, passes: 0, fails: 2000 },
+        },
+        {
+          name: 'dropped_iterations',
+          type: 'counter',
+          contains: 'default',
+          category: 'execution',
+          values: { count: 0, rate: 0 },
+        },
+      ],
+    },
+  });
+
+  test('k6 1.x machine-readable summary: budgets from the SLO module, judged on its values', () => {
+    const ok = parseK6Summary(machineReadable(40));
+    expect(ok).toMatchObject({ shape: 'machine-readable', testRunDurationMs: 10_000, passed: true });
+    expect(k6Results(ok, { slos: [p95Only] }).map((r) => [r.status, r.measurement.requests])).toEqual([
+      ['passed', 2000],
+    ]);
+    const slow = k6Results(parseK6Summary(machineReadable(180)), { slos: [p95Only] });
+    expect(slow[0]?.status).toBe('failed');
+    // Without the SLO module there are no thresholds to read the budgets back from.
+    const [blind] = k6Results(parseK6Summary(machineReadable(40)));
+    expect(blind?.status).toBe('inconclusive');
+    expect(blind?.verdict.inconclusive.join(' ')).toContain('pass the SLO module (--slos)');
+    expect(() => parseK6Summary(machineReadable(40, '2.0.0'), 'new.json')).toThrow(
+      'new.json is a machine-readable summary of version "2.0.0"; shipgate reads version 1.x.',
+    );
+  });
 });
