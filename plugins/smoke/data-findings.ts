@@ -6,7 +6,7 @@
  */
 import type pg from 'pg';
 import { type ColumnSnapshot, keyExpr, type TableSnapshot } from './fingerprint.ts';
-import { type ColumnInfo, ident, type TableInfo } from './introspect.ts';
+import { type ColumnInfo, escapeRegExp, ident, namesIdentifier, type TableInfo } from './introspect.ts';
 import { effectHolds, type TypeEffect } from './type-change.ts';
 import type { Finding } from './types.ts';
 
@@ -44,9 +44,9 @@ export function attribute(
   table: string,
   column?: string,
 ): string | undefined {
-  const names = (s: string) =>
-    new RegExp(`(^|[^A-Za-z0-9_])"?${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?($|[^A-Za-z0-9_])`);
-  const hit = migrations.filter((m) => m.sql && names(table).test(m.sql) && (!column || names(column).test(m.sql)));
+  const hit = migrations.filter(
+    (m) => m.sql && namesIdentifier(m.sql, table) && (!column || namesIdentifier(m.sql, column)),
+  );
   return hit.at(-1)?.name;
 }
 
@@ -58,7 +58,7 @@ export function sqlOf(migrations: { name: string; sql: string | undefined }[], t
 
 /** The last new migration with a TRUNCATE of `table` (or a TRUNCATE … CASCADE, which reaches tables it does not name). */
 function truncatedBy(migrations: { name: string; sql: string | undefined }[], table: string): string | undefined {
-  const esc = table.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const esc = escapeRegExp(table);
   const named = new RegExp(`\\bTRUNCATE\\b[^;]*(^|[^A-Za-z0-9_])"?${esc}"?($|[^A-Za-z0-9_])`, 'i');
   const cascade = /\bTRUNCATE\b[^;]*\bCASCADE\b/i;
   return migrations.filter((m) => m.sql && (named.test(m.sql) || cascade.test(m.sql))).at(-1)?.name;

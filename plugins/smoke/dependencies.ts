@@ -13,7 +13,7 @@
 import type pg from 'pg';
 import { describeError } from '../core/errors.ts';
 import { connect } from './check-kit.ts';
-import { ident, SIDE_SCHEMA } from './introspect.ts';
+import { escapeRegExp, ident, SIDE_SCHEMA } from './introspect.ts';
 
 /** A role or extension the database needs, with where it is used. */
 export interface Dependency {
@@ -139,7 +139,7 @@ export async function ensureRoles(
 
 /** Whether `sql` names `name` as an identifier (quoted, or bare on word boundaries). */
 export function sqlNames(sql: string, name: string): boolean {
-  const esc = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const esc = escapeRegExp(name);
   return new RegExp(`"${esc}"|(^|[^A-Za-z0-9_$"])${esc}($|[^A-Za-z0-9_$"])`, 'i').test(sql);
 }
 

@@ -67,6 +67,14 @@ export interface TableInfo {
 /** Quotes an identifier. */
 export const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
+/** `text` with the regular-expression metacharacters escaped. */
+export const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Whether `sql` names the identifier `name`, quoted or bare, not as part of a longer name. */
+export function namesIdentifier(sql: string, name: string, flags = ''): boolean {
+  return new RegExp(`(^|[^A-Za-z0-9_])"?${escapeRegExp(name)}"?($|[^A-Za-z0-9_])`, flags).test(sql);
+}
+
 /** Reads every user table (plain and partitioned parents, not partitions). */
 export async function introspect(client: pg.Client | pg.PoolClient): Promise<TableInfo[]> {
   const rels = await client.query<{ oid: number; nspname: string; relname: string }>(

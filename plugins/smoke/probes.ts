@@ -8,7 +8,7 @@
 import pg from 'pg';
 import { describeError } from '../core/errors.ts';
 import { pgConnectOptions } from '../core/pg-timeouts.ts';
-import { ident, type TableInfo } from './introspect.ts';
+import { ident, namesIdentifier, type TableInfo } from './introspect.ts';
 import type { ProbeEvidence } from './types.ts';
 
 interface Probe {
@@ -22,13 +22,7 @@ interface Probe {
 
 /** The tables `sql` names (quoted or bare), among `tables`. */
 export function tablesNamedIn(sql: string, tables: TableInfo[]): TableInfo[] {
-  return tables.filter((t) => {
-    const re = new RegExp(
-      `(^|[^A-Za-z0-9_])"?${t.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?($|[^A-Za-z0-9_])`,
-      'i',
-    );
-    return re.test(sql);
-  });
+  return tables.filter((t) => namesIdentifier(sql, t.name, 'i'));
 }
 
 /** Read and write probes on a set of tables. */

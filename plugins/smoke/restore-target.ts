@@ -39,19 +39,22 @@ export function restoreTarget(ctx: SmokeContext): Promise<RestoreTarget> {
   return t;
 }
 
+/** The smoke's own server as the target. */
+function smokeServer(ctx: SmokeContext): RestoreTarget {
+  const server = serverOf(ctx);
+  return {
+    kind: 'same',
+    label: "the smoke's server",
+    adminUrl: server.adminUrl,
+    major: server.major,
+    dbs: seededOf(ctx).dbs,
+  };
+}
+
 async function prepare(ctx: SmokeContext): Promise<RestoreTarget> {
   const { opts } = ctx;
-  const server = serverOf(ctx);
   const seeded = seededOf(ctx);
-  if (opts.restoreTarget === 'same') {
-    return {
-      kind: 'same',
-      label: "the smoke's server",
-      adminUrl: server.adminUrl,
-      major: server.major,
-      dbs: seeded.dbs,
-    };
-  }
+  if (opts.restoreTarget === 'same') return smokeServer(ctx);
   let adminUrl: string;
   let major: number;
   let label: string;
@@ -101,12 +104,5 @@ export async function reachableTarget(
       ? `the dump tools run inside the smoke's container and cannot reach it (install postgresql-client ${server.major} on this machine)`
       : undefined;
   if (!why) return { target };
-  const same: RestoreTarget = {
-    kind: 'same',
-    label: "the smoke's server",
-    adminUrl: server.adminUrl,
-    major: server.major,
-    dbs: seededOf(ctx).dbs,
-  };
-  return { target: same, fallback: `Restored on the smoke's server instead of ${target.label}: ${why}.` };
+  return { target: smokeServer(ctx), fallback: `Restored on the smoke's server instead of ${target.label}: ${why}.` };
 }

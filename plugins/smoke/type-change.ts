@@ -6,6 +6,7 @@
  * can do anything, so it is named instead of the types' effect; samples that contradict the
  * effect withdraw it (`effectHolds`).
  */
+import { escapeRegExp } from './introspect.ts';
 
 /** A column's type as the snapshot and the catalogs describe it. */
 export interface TypeOf {
@@ -101,7 +102,7 @@ export function effectHolds(
  */
 export function usingClause(sql: string | undefined, column: string): string | undefined {
   if (!sql) return undefined;
-  const col = column.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const col = escapeRegExp(column);
   const re = new RegExp(
     `ALTER\\s+COLUMN\\s+(?:"${col.replace(/"/g, '""')}"|${col})\\s+(?:SET\\s+DATA\\s+)?TYPE\\s(?:(?!\\bALTER\\b)[^;])*?\\bUSING\\s+((?:(?!,\\s*ALTER\\b)[^;])+)`,
     'i',

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { describeError } from '../../core/errors.ts';
 import { check, connect, round, TITLES } from '../check-kit.ts';
-import type { TableInfo } from '../introspect.ts';
+import { escapeRegExp, namesIdentifier, type TableInfo } from '../introspect.ts';
 import {
   judge,
   MAX_RECORDED,
@@ -225,8 +225,9 @@ function whereOf(s: ReplayStatement, err: Exclude<Outcome, { ok: true }>, tables
   const byName = (name: string) => tables.find((t) => t.name === name || t.label === name)?.label;
   const named = (col: string) =>
     s.table ??
-    tables.find((t) => t.columns.some((c) => c.name === col) && new RegExp(`\\b${escapeRe(t.name)}\\b`).test(s.text))
-      ?.label;
+    tables.find(
+      (t) => t.columns.some((c) => c.name === col) && new RegExp(`\\b${escapeRegExp(t.name)}\\b`).test(s.text),
+    )?.label;
   const fallback = s.table ?? s.source;
   if (err.table && err.column) return { table: label(err.schema, err.table), column: err.column, fallback };
   const m = err.message;
@@ -240,20 +241,18 @@ function whereOf(s: ReplayStatement, err: Exclude<Outcome, { ok: true }>, tables
   const rel = /relation "([^"]+)" does not exist/.exec(m)?.[1];
   if (rel) return { table: byName(rel.replace(/^public\./, '')) ?? rel.replace(/^public\./, ''), fallback };
   if (err.table) return { table: label(err.schema, err.table), fallback };
-  const t = s.table ?? tables.find((x) => new RegExp(`\\b${escapeRe(x.name)}\\b`).test(s.text))?.label;
+  const t = s.table ?? tables.find((x) => new RegExp(`\\b${escapeRegExp(x.name)}\\b`).test(s.text))?.label;
   return { ...opt(t), fallback };
 }
 
 const opt = (table: string | undefined) => (table ? { table } : {});
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The first new migration whose SQL names the table and column (else the column, else the table). */
 function causedBy(migrations: SmokeContext['newFiles'], at: Where): string | undefined {
-  const names = (s: string) => new RegExp(`(^|[^A-Za-z0-9_])"?${escapeRe(s)}"?($|[^A-Za-z0-9_])`);
   const table = at.table?.split('.').at(-1);
   const hit = (...parts: (string | undefined)[]) =>
     parts.every(Boolean)
-      ? migrations.find((m) => m.sql && parts.every((p) => names(p as string).test(m.sql as string)))
+      ? migrations.find((m) => m.sql && parts.every((p) => namesIdentifier(m.sql as string, p as string)))
       : undefined;
   return (hit(table, at.column) ?? hit(at.column) ?? hit(table))?.name;
 }
