@@ -130,6 +130,8 @@ export interface ResolvedSmokeOptions {
   sampleIntervalMs: number;
   replay: boolean;
   replayQueries: string | undefined;
+  /** The statements of `replayQueries`, read and validated once, here. */
+  replayRecorded: ReturnType<typeof readRecorded> | undefined;
   /** `same`, `server`, or a superuser URL. */
   restoreTarget: string;
   restoreRoles: string[] | undefined;
@@ -241,15 +243,17 @@ export function resolveSmokeOptions(options: SmokeOptions, env: NodeJS.ProcessEn
     problems.push(`sampleIntervalMs is ${sampleIntervalMs}; expected 1 to 1000`);
   }
   const replayQueries = options.replayQueries ?? envValue('SHIPGATE_SMOKE_REPLAY_QUERIES', env);
-  if (replayQueries !== undefined && !existsSync(path.resolve(cwd, replayQueries))) {
+  const replayFile = replayQueries === undefined ? undefined : path.resolve(cwd, replayQueries);
+  let replayRecorded: ResolvedSmokeOptions['replayRecorded'];
+  if (replayFile !== undefined && !existsSync(replayFile)) {
     const source = options.replayQueries !== undefined ? 'replayQueries' : 'SHIPGATE_SMOKE_REPLAY_QUERIES';
     problems.push(
       `${source} is "${replayQueries}", which does not exist (relative to ${cwd}); expected a .sql, .json or .ndjson file of recorded statements (--replay-queries, env SHIPGATE_SMOKE_REPLAY_QUERIES)`,
     );
-  } else if (replayQueries !== undefined) {
+  } else if (replayFile !== undefined) {
     // A bad recorded file is bad input: said before any server starts, not after the head apply.
     try {
-      readRecorded(path.resolve(cwd, replayQueries));
+      replayRecorded = readRecorded(replayFile);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       problems.push(...err.problems);
@@ -328,7 +332,8 @@ export function resolveSmokeOptions(options: SmokeOptions, env: NodeJS.ProcessEn
     squawk,
     sampleIntervalMs,
     replay: options.replay !== undefined ? options.replay : replayEnv === undefined || truthy(replayEnv),
-    replayQueries: replayQueries === undefined ? undefined : path.resolve(cwd, replayQueries),
+    replayQueries: replayFile,
+    replayRecorded,
     restoreTarget,
     restoreRoles,
     restoreExtensions,

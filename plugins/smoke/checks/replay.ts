@@ -13,7 +13,6 @@ import {
   type Outcome,
   prismaStatements,
   type ReplayStatement,
-  readRecorded,
   replayOn,
   sampleRows,
   schemaError,
@@ -32,7 +31,7 @@ export const replay: SmokeCheck = {
     const t0 = performance.now();
     const seeded = seededOf(ctx);
     const file = ctx.opts.replayQueries;
-    const recorded = file ? readRecorded(file) : undefined;
+    const recorded = ctx.opts.replayRecorded;
     let why = 'no base copy (the restore check restored none): judged by the error class alone';
     const targetP = connect(seeded.target.url);
     targetP.catch(() => {});
