@@ -23,8 +23,11 @@ export interface LatencyStats {
   n: number;
   minUs: number;
   p50Us: number;
+  p90Us: number;
   p95Us: number;
   p99Us: number;
+  /** p99.9 */
+  p999Us: number;
   maxUs: number;
   meanUs: number;
 }
@@ -36,8 +39,10 @@ function latencyStats(sorted: Float64Array): LatencyStats {
     n: sorted.length,
     minUs: sorted.length ? (sorted[0] as number) : Number.NaN,
     p50Us: percentileSorted(sorted, 50),
+    p90Us: percentileSorted(sorted, 90),
     p95Us: percentileSorted(sorted, 95),
     p99Us: percentileSorted(sorted, 99),
+    p999Us: percentileSorted(sorted, 99.9),
     maxUs: sorted.length ? (sorted[sorted.length - 1] as number) : Number.NaN,
     meanUs: sorted.length ? sum / sorted.length : Number.NaN,
   };

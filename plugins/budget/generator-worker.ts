@@ -5,7 +5,7 @@ import { runOpen } from './engine-open.ts';
 import { runVus } from './engine-vus.ts';
 import { sampleHost } from './host-load.ts';
 import { Recorder, transferables } from './recorder.ts';
-import type { GeneratorJob, GeneratorStats, MainMessage, WorkerMessage } from './wire.ts';
+import { absoluteMs, type GeneratorJob, type GeneratorStats, type MainMessage, type WorkerMessage } from './wire.ts';
 
 /**
  * The load generator's worker thread. It never shares an event loop with the server under
@@ -16,13 +16,20 @@ import type { GeneratorJob, GeneratorStats, MainMessage, WorkerMessage } from '.
  */
 
 async function runJob(job: GeneratorJob): Promise<{ rec: Recorder; stats: GeneratorStats }> {
+  // A split job's parts share one time zero; a part that arrives late starts late, and the
+  // requests it owes from before are sent at once and recorded as late (lagUs).
+  if (job.part) {
+    const wait = job.part.startAtMs - absoluteMs();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
   const expected = job.engine === 'open' ? 1024 : 4096;
   const rec = new Recorder(expected);
   const elu0 = performance.eventLoopUtilization();
   const cpu0 = process.threadCpuUsage();
-  const startedAtEpochMs = Date.now();
-  const t0 = performance.now();
-  const startedAtMonotonicMs = Number(process.hrtime.bigint()) / 1e6;
+  const t0 = job.part ? Math.min(performance.now(), job.part.startAtMs - performance.timeOrigin) : performance.now();
+  const behindMs = performance.now() - t0;
+  const startedAtEpochMs = Date.now() - behindMs;
+  const startedAtMonotonicMs = Number(process.hrtime.bigint()) / 1e6 - behindMs;
   const nowUs = () => (performance.now() - t0) * 1000;
   const host = sampleHost();
   const engine = job.engine === 'open' ? runOpen : job.engine === 'vus' ? runVus : runBurst;

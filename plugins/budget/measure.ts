@@ -14,7 +14,7 @@ import {
   writeBaseline,
 } from './baseline.ts';
 import { BudgetError } from './errors.ts';
-import { Generator } from './generator.ts';
+import { defaultThreads, Generator } from './generator.ts';
 import { threadWaitNs } from './host-load.ts';
 import { jobFor, warmupLoad } from './jobs.ts';
 import { budgetPercentiles, profileFromEnv, type RunPlan, resolveRun } from './profiles.ts';
@@ -47,6 +47,12 @@ export interface MeasureOptions {
   thresholds?: Partial<RegressionThresholds>;
   /** Progress lines (default: `DEBUG=shipgate:budget`). */
   log?: (line: string) => void;
+  /**
+   * Load-generator threads for burst and open-loop loads. Default `SHIPGATE_BUDGET_THREADS`, else
+   * half the cores this process may use, from 1 to 4 (1 on a 2-core machine, where the other core
+   * is the app's).
+   */
+  threads?: number;
   /** Keep every request's record in the result (`records`), e.g. to export or re-analyse them. Default false. */
   keepRecords?: boolean;
 }
@@ -98,6 +104,19 @@ function envRounds(env: NodeJS.ProcessEnv): number | undefined {
   return n;
 }
 
+function envThreads(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = envValue('SHIPGATE_BUDGET_THREADS', env);
+  if (raw === undefined || raw === '' || raw === 'auto') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 16) {
+    throw new BudgetError(
+      'SHIPGATE_BUDGET_CONFIG',
+      `SHIPGATE_BUDGET_THREADS is "${raw}"; expected auto or an integer from 1 to 16.`,
+    );
+  }
+  return n;
+}
+
 const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v);
 
 /** Round order for interleaved A/B: B H H B B H H B … (ABBA cancels linear drift). */
@@ -124,6 +143,10 @@ export async function measureSlo(target: Target, slo: Slo, options: MeasureOptio
     options.rounds ?? envRounds(env) ?? (options.base !== undefined ? 5 : 1),
     options.base !== undefined || update ? 5 : 1,
   );
+  const threads = options.threads ?? envThreads(env) ?? defaultThreads();
+  if (!Number.isInteger(threads) || threads < 1 || threads > 16) {
+    throw new BudgetError('SHIPGATE_BUDGET_CONFIG', `threads is ${threads}; expected an integer from 1 to 16.`);
+  }
   const started = Date.now();
   const ok = statusOk(slo.endpoint);
   // Read the store before any load, so a corrupt baseline fails fast.
@@ -139,7 +162,7 @@ export async function measureSlo(target: Target, slo: Slo, options: MeasureOptio
     opened.push(head);
     const base = options.base !== undefined ? await startTarget(options.base) : undefined;
     if (base) opened.push(base);
-    gen = await Generator.start();
+    gen = await Generator.start(threads);
     let offset = 0;
     const run = async (t: StartedTarget, load: ResolvedLoad) => {
       const { job, used } = jobFor(plan, load, t.origin, offset);

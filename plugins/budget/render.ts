@@ -1,6 +1,6 @@
 import type { ShipgateRecord } from '../report/model.ts';
 import { recordId } from '../report/records.ts';
-import type { Measurement } from './analyze.ts';
+import type { LatencyStats, Measurement } from './analyze.ts';
 import { formatMs } from './duration.ts';
 import type { BudgetResult } from './measure.ts';
 import type { MetricComparison, RegressionReport } from './regression.ts';
@@ -79,6 +79,13 @@ export function regressionLines(reg: RegressionReport): string[] {
   ];
 }
 
+/** `a / b / c / d / e`: p50, p90, p95, p99 and p99.9; a percentile the source lacks (a k6 summary without p(99.9)) is `–`. */
+export function percentileRow(l: LatencyStats): string {
+  return [l.p50Us, l.p90Us, l.p95Us, l.p99Us, l.p999Us]
+    .map((us) => (Number.isFinite(us) ? formatMs(us / 1000) : '–'))
+    .join(' / ');
+}
+
 /** The full explanation of a result: what failed, the evidence, the generator's health. */
 export function explain(r: BudgetResult): string {
   const m = r.measurement;
@@ -102,11 +109,10 @@ export function explain(r: BudgetResult): string {
       'Slowest requests (client time, server time from Server-Timing):',
       ...slowestLines(m).map((s) => `  ${s}`),
     );
-  if (m.server) {
-    lines.push(
-      `Server-side p50/p95/p99 ${formatMs(m.server.p50Us / 1000)} / ${formatMs(m.server.p95Us / 1000)} / ${formatMs(m.server.p99Us / 1000)} vs client ${formatMs(m.latency.p50Us / 1000)} / ${formatMs(m.latency.p95Us / 1000)} / ${formatMs(m.latency.p99Us / 1000)}.`,
-    );
-  }
+  lines.push(
+    `Latency p50/p90/p95/p99/p99.9 ${percentileRow(m.latency)} (n=${int(m.latency.n)}, max ${formatMs(m.latency.maxUs / 1000)}).`,
+  );
+  if (m.server) lines.push(`Server-side (Server-Timing) p50/p90/p95/p99/p99.9 ${percentileRow(m.server)}.`);
   const g = m.generator;
   if (r.engine === 'k6') {
     lines.push(`Generator: k6 (aggregates only: no per-request record, percentiles as k6 computes them).`);
@@ -119,7 +125,7 @@ export function explain(r: BudgetResult): string {
       : '';
   const lag = g.engine === 'open' ? `, dispatch lag p99 ${formatMs(g.lagP99Us / 1000)}` : '';
   lines.push(
-    `Generator: ${g.engine === 'open' ? 'open loop' : g.engine === 'burst' ? 'fixed concurrency (autocannon)' : 'ramping VUs'}${rate}${lag}, event loop ${(g.elu * 100).toFixed(0)} % busy.`,
+    `Generator: ${g.engine === 'open' ? 'open loop' : g.engine === 'burst' ? 'fixed concurrency' : 'ramping VUs'}${rate}${lag}, event loop ${(g.elu * 100).toFixed(0)} % busy.`,
   );
   lines.push(
     "Method: latency from each request's scheduled send time, in µs; nearest-rank percentiles over every request.",
@@ -173,15 +179,18 @@ export function toRecord(r: BudgetResult, ctx: RecordContext = {}): ShipgateReco
       ...(cmp ? { baseline: cmp.base, deltaPct: cmp.key === 'errorRate' ? undefined : cmp.delta } : {}),
     };
   }
+  // Percentiles first: the terminal summary shows a record's first few numbers.
   const metrics: Record<string, number> = {
+    p50Ms: m.latency.p50Us / 1000,
+    p90Ms: m.latency.p90Us / 1000,
+    p95Ms: m.latency.p95Us / 1000,
+    p99Ms: m.latency.p99Us / 1000,
+    p999Ms: m.latency.p999Us / 1000,
     n: m.n,
     requests: m.requests,
     errors: m.errors,
     errorRate: m.errorRate,
     rps: m.rps,
-    p50Ms: m.latency.p50Us / 1000,
-    p95Ms: m.latency.p95Us / 1000,
-    p99Ms: m.latency.p99Us / 1000,
     maxMs: m.latency.maxUs / 1000,
     meanMs: m.latency.meanUs / 1000,
     dropped: m.dropped,
@@ -193,8 +202,10 @@ export function toRecord(r: BudgetResult, ctx: RecordContext = {}): ShipgateReco
   if (m.generator.targetRps !== undefined) metrics.targetRps = m.generator.targetRps;
   if (m.server) {
     metrics.serverP50Ms = m.server.p50Us / 1000;
+    metrics.serverP90Ms = m.server.p90Us / 1000;
     metrics.serverP95Ms = m.server.p95Us / 1000;
     metrics.serverP99Ms = m.server.p99Us / 1000;
+    metrics.serverP999Ms = m.server.p999Us / 1000;
   }
   for (const [k, v] of Object.entries(metrics)) if (!Number.isFinite(v)) delete metrics[k];
   return {

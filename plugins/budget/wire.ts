@@ -37,6 +37,18 @@ export interface GeneratorJob {
   serverTiming: string;
   /** 16 hex digits; with the request sequence number it forms each request's W3C trace id. */
   traceSalt: string;
+  /** This thread's share of a job split over `of` threads (set by the generator, not by callers). */
+  part?: { index: number; of: number; startAtMs: number };
+}
+
+/** The share of a job this thread runs: all of it unless the generator split it. */
+export function partOf(job: GeneratorJob): { index: number; of: number } {
+  return job.part ?? { index: 0, of: 1 };
+}
+
+/** Absolute time in ms (`performance.timeOrigin + performance.now()`): one clock for every thread. */
+export function absoluteMs(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /** Why a request has no response. */
@@ -86,6 +98,8 @@ export interface GeneratorStats {
   /** The worker thread's CPU time over the job, µs. */
   cpuUs: number;
   maxInFlight: number;
+  /** Generator threads the job ran on (elu and cpuUs are the busiest thread's). */
+  threads?: number;
   /** How starved of CPU the host was over the job (see host-load.ts). */
   host?: HostSample;
 }

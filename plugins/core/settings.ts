@@ -127,6 +127,11 @@ export const SETTINGS = {
   SHIPGATE_PG_DUMP: { key: '--pg-dump', default: 'auto', what: 'pg_dump to use' },
   SHIPGATE_BUDGET_PROFILE: { key: 'measure(…, { profile }), --profile', default: 'normal', what: 'budget profile' },
   SHIPGATE_BUDGET_ROUNDS: { key: '{ rounds }, --rounds', default: '1 (5 with a base)', what: 'budget rounds' },
+  SHIPGATE_BUDGET_THREADS: {
+    key: '{ threads }',
+    default: 'auto (half the cores, 1–4)',
+    what: 'load-generator threads for burst and open loops',
+  },
   SHIPGATE_BUDGET_BASE_URL: { key: '{ base }, --base-url', what: 'the base build for interleaved A/B' },
   SHIPGATE_BASELINE_DIR: { key: '{ baselineDir }, --baseline-dir', default: 'perf/baselines', what: 'baseline store' },
   SHIPGATE_BASELINE_UPDATE: {

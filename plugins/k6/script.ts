@@ -16,7 +16,7 @@ import type { ProfileName, ResolvedBudgets, ResolvedLoad, Slo } from '../budget/
 export const K6_REQUEST_POOL = 1_000;
 
 /** Trend stats k6 is asked to report. */
-export const SUMMARY_TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'] as const;
+export const SUMMARY_TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'p(99.9)', 'count'] as const;
 
 export interface K6Scenario {
   executor: 'constant-arrival-rate' | 'constant-vus' | 'ramping-vus' | 'ramping-arrival-rate';

@@ -351,8 +351,10 @@ export function k6Results(s: K6Summary, opts: K6ResultOptions = {}): BudgetResul
       n,
       minUs: ms(dur?.values.min),
       p50Us: ms(dur?.values.med ?? dur?.values['p(50)']),
+      p90Us: ms(dur?.values['p(90)']),
       p95Us: ms(dur?.values['p(95)']),
       p99Us: ms(dur?.values['p(99)']),
+      p999Us: ms(dur?.values['p(99.9)']),
       maxUs: ms(dur?.values.max),
       meanUs: ms(dur?.values.avg),
     };

@@ -89,6 +89,8 @@ export function delta(pct: number | undefined): string {
   return `${pct >= 0 ? '+' : ''}${pct.toFixed(1)}%`;
 }
 
+const LATENCY_PERCENTILES = ['p50Ms', 'p90Ms', 'p95Ms', 'p99Ms', 'p999Ms'] as const;
+
 /** The numbers that matter for a record, in one short line. */
 export function keyNumbers(r: ShipgateRecord): string {
   const parts: string[] = [];
@@ -97,6 +99,11 @@ export function keyNumbers(r: ShipgateRecord): string {
       const limit = b.limit !== undefined ? ` / ${metric(name, b.limit)}` : '';
       const base = b.deltaPct !== undefined ? ` (${delta(b.deltaPct)} vs baseline)` : '';
       parts.push(`${name} ${metric(name, b.value)}${limit}${base}${b.ok ? '' : ' ✗'}`);
+    }
+    // The latency percentiles no budget covers, so the tail is visible next to the budgets.
+    for (const name of LATENCY_PERCENTILES) {
+      const v = r.metrics?.[name];
+      if (v !== undefined && !(name in r.budgets)) parts.push(`${name} ${metric(name, v)}`);
     }
   } else if (r.metrics) {
     for (const [name, v] of Object.entries(r.metrics).slice(0, 6)) parts.push(`${name} ${metric(name, v)}`);

@@ -63,7 +63,13 @@ describe('verdicts against real servers', () => {
     for (const t of traces) expect(seen.has(t)).toBe(true);
     const text = explain(result);
     expect(text).toContain('(server 29.5 ms)');
-    expect(text).toMatch(/Server-side p50\/p95\/p99 29\.5 ms \/ 29\.5 ms \/ 29\.5 ms vs client/);
+    expect(text).toMatch(
+      /Server-side \(Server-Timing\) p50\/p90\/p95\/p99\/p99\.9 29\.5 ms \/ 29\.5 ms \/ 29\.5 ms \/ 29\.5 ms \/ 29\.5 ms\./,
+    );
+    expect(text).toMatch(
+      /Latency p50\/p90\/p95\/p99\/p99\.9 [\d.]+ ms \/ [\d.]+ ms \/ [\d.]+ ms \/ [\d.]+ ms \/ [\d.]+ ms \(n=/,
+    );
+    expect(toRecord(result).metrics).toMatchObject({ p90Ms: expect.any(Number), p999Ms: expect.any(Number) });
     // The report record carries the same verdict and evidence.
     const rec = toRecord(result, { file: 'specs/budget/verdict.test.ts' });
     expect(rec).toMatchObject({ kind: 'budget', status: 'failed', regression: false });

@@ -103,7 +103,8 @@ test.skipIf(choice instanceof Error)(
         });
       });
       expect(charts.map((c) => c.section)).toEqual(['budgets', 'budgets', 'loads', 'migrations']);
-      expect(charts[0]).toMatchObject({ labels: 3, datasets: [3, 2, 2] });
+      // p50, p90, p95, p99 and p99.9; the sample record measured three of them.
+      expect(charts[0]).toMatchObject({ labels: 5, datasets: [3, 2, 2] });
       expect(charts[2]).toMatchObject({ labels: 2, datasets: [2, 2, 2] });
       expect(charts[3]).toMatchObject({ labels: 2, datasets: [2, 2, 2] });
       for (const c of charts) expect(c.painted, `${c.section} canvas has drawn pixels`).toBeGreaterThan(1000);
@@ -120,3 +121,33 @@ test.skipIf(choice instanceof Error)(
     }
   },
 );
+
+test('a run where k6 did not run (its record skipped) draws no k6 chart and no empty k6 section', async () => {
+  const own = mkdtempSync(path.join(tmpdir(), 'shipgate-html-nok6-'));
+  try {
+    const saved = process.env.SHIPGATE_REPORT_DIR;
+    process.env.SHIPGATE_REPORT_DIR = own;
+    writeRecords('nok6', [
+      budgetRecord(),
+      loadRecord({ id: 'l-skipped', status: 'skipped', metrics: {}, message: 'k6 not installed' }),
+    ]);
+    if (saved === undefined) delete process.env.SHIPGATE_REPORT_DIR;
+    else process.env.SHIPGATE_REPORT_DIR = saved;
+    await renderReport(mergeReports([own]), resolveSinks(['html']), { outDir: own });
+    const html = readFileSync(path.join(own, 'index.html'), 'utf8');
+    expect(html).not.toContain('<h2>k6</h2>');
+    expect(html).not.toContain('id="loads"');
+    const data = JSON.parse(
+      /<script type="application\/json" id="shipgate-data">([^<]*)<\/script>/.exec(html)?.[1] ?? '{}',
+    ) as {
+      loads: unknown[];
+      budgets: unknown[];
+    };
+    expect(data.loads).toEqual([]);
+    expect(data.budgets).toHaveLength(1);
+    // The skipped record is still listed with the others.
+    expect(html).toContain('k6 not installed');
+  } finally {
+    rmSync(own, { recursive: true, force: true });
+  }
+});

@@ -30,21 +30,27 @@ export function chartData(records: readonly ShipgateRecord[]) {
     .map((r) => {
       const pick = (k: string) =>
         r.budgets?.[k] ?? (r.metrics?.[k] !== undefined ? { value: r.metrics[k] as number } : undefined);
-      const ps = ['p50Ms', 'p95Ms', 'p99Ms'].map((k) => ({
+      const ps = ['p50Ms', 'p90Ms', 'p95Ms', 'p99Ms', 'p999Ms'].map((k) => ({
         key: k,
         b: pick(k) as { value: number; limit?: number; baseline?: number } | undefined,
       }));
       return {
         name: fullName(r),
         status: statusLabel(r),
-        labels: ps.map((p) => p.key.replace('Ms', '')),
+        labels: ps.map((p) => (p.key === 'p999Ms' ? 'p99.9' : p.key.replace('Ms', ''))),
         measured: ps.map((p) => p.b?.value ?? null),
         budget: ps.map((p) => p.b?.limit ?? null),
         baseline: ps.map((p) => p.b?.baseline ?? null),
       };
     });
+  // Only k6 runs that measured something: a skipped one (no k6 binary) draws no chart.
   const loads = records
-    .filter((r) => r.kind === 'load')
+    .filter(
+      (r) =>
+        r.kind === 'load' &&
+        r.status !== 'skipped' &&
+        (r.metrics?.p95Ms !== undefined || r.metrics?.p99Ms !== undefined || r.metrics?.rps !== undefined),
+    )
     .map((r) => ({
       name: fullName(r),
       status: statusLabel(r),
@@ -94,8 +100,7 @@ const PAGE_SCRIPT = `
       options: { scales: { y: { type: 'logarithmic', title: { display: true, text: 'ms (log)' } } } }
     });
   });
-  if (data.loads.length === 0) empty('loads', 'No k6 results in this run.');
-  else new Chart(canvas('loads', 'k6: latency and throughput'), {
+  if (data.loads.length > 0) new Chart(canvas('loads', 'k6: latency and throughput'), {
     type: 'bar',
     data: { labels: data.loads.map(function (l) { return l.name; }), datasets: [
       { label: 'p95 (ms)', data: data.loads.map(function (l) { return l.p95Ms; }), backgroundColor: '#3b82f6', yAxisID: 'y' },
@@ -131,7 +136,8 @@ export function renderHtml(
   exitCode: number,
   counts: { passed: number; failed: number; skipped: number },
 ): string {
-  const data = JSON.stringify(chartData(report.records)).replaceAll('<', '\\u003c');
+  const chart = chartData(report.records);
+  const data = JSON.stringify(chart).replaceAll('<', '\\u003c');
   const rows = worstFirst(report.records)
     .map(
       (r) =>
@@ -163,8 +169,7 @@ tr.flaky td:first-child { color: #b45309; }
 <p id="counts">${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped · ${report.records.length} records from ${esc(report.producers.join(', '))}${report.commit ? ` · commit <code>${esc(report.commit.slice(0, 12))}</code>` : ''}${report.schemaVersion ? ` · schema <code>${esc(report.schemaVersion.slice(0, 12))}</code>` : ''} · ${esc(report.startedAt)}</p>
 ${errors ? `<h2>Run errors</h2><ul id="errors">${errors}</ul>` : ''}
 <h2>Latency percentiles vs budget and baseline</h2><div class="charts" id="budgets"></div>
-<h2>k6</h2><div class="charts" id="loads"></div>
-<h2>Migrations</h2><div class="charts" id="migrations"></div>
+${chart.loads.length ? '<h2>k6</h2><div class="charts" id="loads"></div>\n' : ''}<h2>Migrations</h2><div class="charts" id="migrations"></div>
 <h2>All results</h2>
 <p><button data-filter="all">all</button> <button data-filter="failed">failed</button> <button data-filter="inconclusive">inconclusive</button> <button data-filter="flaky">flaky</button> <button data-filter="skipped">skipped</button></p>
 <table id="records"><thead><tr><th>status</th><th>kind</th><th>name</th><th>file</th><th>ms</th><th>numbers</th><th>message</th></tr></thead>
