@@ -16,7 +16,6 @@ const OPTIONAL = [
   'testcontainers',
   '@testcontainers/postgresql',
   'squawk-cli',
-  'autocannon',
   '@prisma/schema-engine-wasm',
   '@playwright/test',
   'prisma',

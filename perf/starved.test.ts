@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { defineSlo, HOST_LIMITS, measureSlo } from '../plugins/budget/index.ts';
 import { stallEventLoop, startServer } from '../specs/budget/servers.ts';
@@ -115,4 +117,57 @@ describe('a budget on a CPU-starved host', () => {
     expect(result.verdict.checks[0]).toMatchObject({ key: 'p95Ms', ok: false, conclusive: true, limit: BUDGET_MS });
     expect(result.verdict.checks[0]?.value).toBeGreaterThan(30);
   }, 20_000);
+});
+
+describe('a regression verdict against a stored baseline on a CPU-starved host (the lateness guard)', () => {
+  // A server burning 2 ms of CPU per request at 100 requests/s (20 % of a core). The baseline
+  // is five rounds on the idle host; the head is one round, as the CLI runs by default.
+  const REG_CPU_MS = 2;
+  const regSlo = defineSlo({
+    id: 'starved-regression',
+    endpoint: { method: 'GET', path: '/cpu' },
+    load: { kind: 'rate', rps: 100, duration: '3s' },
+    budgets: { p95: 10_000 },
+    warmup: '200ms',
+  });
+  let dir = '';
+  const withBaseline = async (cpuMs: number, extra: Parameters<typeof measureSlo>[2] = {}) => {
+    await using srv = await startServer({ onArrival: () => stallEventLoop(cpuMs) });
+    return await measureSlo(srv.url, regSlo, { log: () => {}, profile: 'normal', baselineDir: dir, ...extra });
+  };
+
+  test('the baseline, then the same build under two busy loops: never called a regression', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'shipgate-guard-'));
+    const recorded = await withBaseline(REG_CPU_MS, { rounds: 5, updateBaseline: true });
+    expect(recorded.measurement.rounds).toHaveLength(5);
+    expect(recorded.measurement.rounds[0]?.noise?.lagP99Us).toBeGreaterThan(0);
+    expect(recorded.measurement.rounds[0]?.noise?.lateP99Us).toBeDefined();
+
+    await using _loops = await busyLoops(2);
+    const head = await withBaseline(REG_CPU_MS, { rounds: 1 });
+    const notes = head.regression?.notes.join('; ') ?? '';
+    // Whatever the busy loops did to the latency, the same build is never called a regression.
+    expect(head.regression?.regression, notes).toBe(false);
+    // A regression seen in a round that crossed a starvation limit is re-measured: the guard
+    // ran more rounds, found none clean and said it could not judge (inconclusive, exit 3).
+    // Without a regression seen there is nothing to guard (noise only makes a head slower).
+    if (head.measurement.rounds.length > 1) {
+      expect(head.regression?.judged).toBe(false);
+      expect(notes).toMatch(
+        /not judged: a regression could not be judged: every head round was noisier than the baseline's \(/,
+      );
+      expect(head.status).toBe('inconclusive');
+    } else {
+      expect(head.regression?.judged, notes).toBe(true);
+    }
+    console.log(`guard: ${head.measurement.rounds.length} head round(s), ${head.status}; ${notes}`);
+  }, 60_000);
+
+  test('control: a build truly 3× slower on the idle host is still called a regression', async () => {
+    const head = await withBaseline(REG_CPU_MS * 3, { rounds: 1 });
+    const notes = head.regression?.notes.join('; ') ?? '';
+    expect(head.regression?.judged, notes).toBe(true);
+    expect(head.regression?.regression, notes).toBe(true);
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
 });

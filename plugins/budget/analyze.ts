@@ -63,6 +63,13 @@ export interface RoundMetrics {
   p99Us: number;
   /** HDR histogram of latencies (integer µs), compressed base64. */
   histogram: string;
+  /**
+   * How noisy the round was, for the regression guard (regression.ts `noisyRound`); absent in
+   * baselines written before it. The generator's dispatch lag p99 (open loop; 0 for closed
+   * loops) and its timer lateness p99, µs; the worst CPU wait of a measuring thread (share of
+   * the round); the run queue per core.
+   */
+  noise?: { lagP99Us: number; lateP99Us?: number; cpuWait?: number; runQueuePerCore?: number };
 }
 
 /** One request worth showing: the slowest ones, with their trace ids. */
@@ -184,6 +191,14 @@ function roundMetrics(
   }
   const sorted = Float64Array.from(lat).sort();
   const seconds = run.stats.plannedUs / 1e6;
+  const h = run.stats.host;
+  const waits = [h?.generatorWait, h?.serverWait].filter((v): v is number => v !== undefined && Number.isFinite(v));
+  const noise: NonNullable<RoundMetrics['noise']> = {
+    lagP99Us: run.stats.engine === 'open' ? percentileSorted(Float64Array.from(r.lagUs).sort(), 99) || 0 : 0,
+  };
+  if (h?.lateP99Us !== undefined && Number.isFinite(h.lateP99Us)) noise.lateP99Us = h.lateP99Us;
+  if (waits.length) noise.cpuWait = Math.max(...waits);
+  if (h?.runQueue !== undefined && Number.isFinite(h.runQueue)) noise.runQueuePerCore = h.runQueue / h.cores;
   return {
     latencies: sorted,
     metrics: {
@@ -196,6 +211,7 @@ function roundMetrics(
       p95Us: percentileSorted(sorted, 95),
       p99Us: percentileSorted(sorted, 99),
       histogram: histogramOf(sorted),
+      noise,
     },
   };
 }

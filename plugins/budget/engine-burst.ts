@@ -1,4 +1,4 @@
-import { endpointOf, Http1Connection, requestBytes, stamp } from './http1.ts';
+import { endpointOf, Http1Connection, requestBytes } from './http1.ts';
 import type { Recorder } from './recorder.ts';
 import { parseServerTimingUs } from './recorder.ts';
 import { type GeneratorJob, type GeneratorStats, partOf } from './wire.ts';
@@ -53,7 +53,7 @@ export function runBurst(job: GeneratorJob, rec: Recorder, nowUs: () => number):
       const at = nowUs();
       inFlight++;
       if (inFlight > maxInFlight) maxInFlight = inFlight;
-      c.send(stamp(t, s), t.head, at, (error, status, timing) => {
+      c.send(t, s, at, (error, status, timing) => {
         if (finished) return;
         const end = nowUs();
         if (end > lastEndUs) lastEndUs = end;

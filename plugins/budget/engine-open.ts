@@ -1,4 +1,4 @@
-import { endpointOf, Http1Connection, type RequestBytes, requestBytes, stamp } from './http1.ts';
+import { endpointOf, Http1Connection, type RequestBytes, requestBytes } from './http1.ts';
 import type { Recorder } from './recorder.ts';
 import { parseServerTimingUs } from './recorder.ts';
 import { arrivalTimesUs } from './schedule.ts';
@@ -76,7 +76,7 @@ export function runOpen(job: GeneratorJob, rec: Recorder, nowUs: () => number): 
       dispatched++;
       inFlight++;
       if (inFlight > maxInFlight) maxInFlight = inFlight;
-      c.send(stamp(t, s), t.head, dispatchUs, (error, status, timing) => {
+      c.send(t, s, dispatchUs, (error, status, timing) => {
         if (finished) return;
         const end = nowUs();
         if (end > lastEndUs) lastEndUs = end;

@@ -18,48 +18,47 @@ import { REQUEST_ERROR, type WireRequest } from './wire.ts';
  * Timeouts are the engine's: it calls {@link Http1Connection.expire} on requests open too long.
  */
 
-/** Prepared bytes of one request with the offsets of its two 16-hex-digit sequence fields. */
+/**
+ * One request, prepared: its head up to the trace digits and after them, as "binary" strings
+ * (each char one byte: UTF-8 bytes kept as they are), and its body. A request is written as one
+ * latin1 string (no Buffer per request), and its body, when it has one, in the same write batch.
+ */
 export interface RequestBytes {
-  bytes: Buffer;
-  traceAt: number;
-  spanAt: number;
+  before: string;
+  after: string;
+  body?: Buffer;
   /** A HEAD request: its response has no body. */
   head: boolean;
 }
 
-const ZEROS = '0'.repeat(16);
-
-/** Builds the bytes of `r` for `origin`, with `traceparent: 00-<salt><seq>-<seq>-01`. */
+/** Prepares `r` for `origin`, with `traceparent: 00-<salt><seq>-<seq>-01`. */
 export function requestBytes(origin: URL, r: WireRequest, traceSalt: string): RequestBytes {
   const body = r.body === undefined ? undefined : Buffer.from(r.body);
   const lines = [`${r.method} ${r.path} HTTP/1.1`, `Host: ${origin.host}`];
   for (const [k, v] of Object.entries(r.headers)) lines.push(`${k}: ${v}`);
   if (body) lines.push(`Content-Length: ${body.length}`);
-  const head = `${lines.join('\r\n')}\r\ntraceparent: 00-${traceSalt}`;
-  const traceAt = Buffer.byteLength(head);
-  const spanAt = traceAt + 16 + 1;
-  const text = `${head}${ZEROS}-${ZEROS}-01\r\n\r\n`;
-  const bytes = body ? Buffer.concat([Buffer.from(text), body]) : Buffer.from(text);
-  return { bytes, traceAt, spanAt, head: r.method.toUpperCase() === 'HEAD' };
+  const binary = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
+  return {
+    before: binary(`${lines.join('\r\n')}\r\ntraceparent: 00-${traceSalt}`),
+    after: '-01\r\n\r\n',
+    body,
+    head: r.method.toUpperCase() === 'HEAD',
+  };
 }
 
-/** A copy of `t` carrying sequence number `seq` (a fresh buffer: the socket may still hold the last one). */
-export function stamp(t: RequestBytes, seq: number): Buffer {
-  const buf = Buffer.allocUnsafe(t.bytes.length);
-  t.bytes.copy(buf);
+/** The head of `t` carrying sequence number `seq`, as a latin1 string. */
+export function stamp(t: RequestBytes, seq: number): string {
   const hex = seq.toString(16).padStart(16, '0');
-  buf.write(hex, t.traceAt, 16, 'latin1');
-  buf.write(hex, t.spanAt, 16, 'latin1');
-  return buf;
+  return `${t.before}${hex}-${hex}${t.after}`;
 }
 
 /** Called once per request: error class, HTTP status (0 without a response), raw `Server-Timing` or undefined. */
 export type OnResponse = (error: number, status: number, serverTiming: string | undefined) => void;
 
-const CR = 13;
 const LF = 10;
 const HEAD_MAX = 64 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n');
+const READ_BUFFER = Buffer.alloc(64 * 1024);
 
 /** How the body ends. */
 const Body = { None: 0, Length: 1, Chunked: 2, UntilClose: 3 } as const;
@@ -88,7 +87,7 @@ export function endpointOf(origin: URL): Endpoint {
 export class Http1Connection {
   private socket: net.Socket | undefined;
   private connected = false;
-  private pendingWrite: Buffer | undefined;
+  private pendingWrite: { text: string; body: Buffer | undefined } | undefined;
   private done: OnResponse | undefined;
   private expectHead = false;
   /** When the open request was sent, µs on the engine's clock; for its timeout sweep. */
@@ -118,16 +117,29 @@ export class Http1Connection {
     return this.done !== undefined;
   }
 
-  /** Sends `bytes` and calls `done` once with its outcome. One request at a time. */
-  send(bytes: Buffer, headRequest: boolean, openedAtUs: number, done: OnResponse): void {
+  /** Sends request `t` with sequence number `seq` and calls `done` once with its outcome. One request at a time. */
+  send(t: RequestBytes, seq: number, openedAtUs: number, done: OnResponse): void {
     this.done = done;
-    this.expectHead = headRequest;
+    this.expectHead = t.head;
     this.openedAtUs = openedAtUs;
     this.resetResponse();
-    if (this.socket && Date.now() - this.lastUsedMs > this.keepAliveMs) this.drop();
+    if (this.socket && this.keepAliveMs !== Number.POSITIVE_INFINITY && Date.now() - this.lastUsedMs > this.keepAliveMs)
+      this.drop();
     if (!this.socket) this.open();
-    if (this.connected) (this.socket as net.Socket).write(bytes);
-    else this.pendingWrite = bytes;
+    const text = stamp(t, seq);
+    if (this.connected) this.write(this.socket as net.Socket, text, t.body);
+    else this.pendingWrite = { text, body: t.body };
+  }
+
+  private write(socket: net.Socket, text: string, body: Buffer | undefined): void {
+    if (!body) {
+      socket.write(text, 'latin1');
+      return;
+    }
+    socket.cork();
+    socket.write(text, 'latin1');
+    socket.write(body);
+    socket.uncork();
   }
 
   /** Fails the open request as timed out and closes the socket. */
@@ -145,9 +157,22 @@ export class Http1Connection {
 
   private open(): void {
     const e = this.endpoint;
+    // Plain sockets read into one buffer shared by every connection of this thread (`onread`:
+    // no Buffer and no stream 'data' event per response); a response is parsed before the next
+    // read, and what must outlive the read (an incomplete head) is copied.
     const socket = e.tls
       ? tls.connect({ host: e.host, port: e.port, servername: e.servername })
-      : net.connect({ host: e.host, port: e.port });
+      : net.connect({
+          host: e.host,
+          port: e.port,
+          onread: {
+            buffer: READ_BUFFER,
+            callback: (n: number, buf: Buffer) => {
+              if (this.socket === socket) this.onData(buf.subarray(0, n));
+              return true;
+            },
+          },
+        });
     socket.setNoDelay(true);
     this.socket = socket;
     this.connected = false;
@@ -157,11 +182,13 @@ export class Http1Connection {
       this.connected = true;
       const w = this.pendingWrite;
       this.pendingWrite = undefined;
-      if (w) socket.write(w);
+      if (w) this.write(socket, w.text, w.body);
     });
-    socket.on('data', (chunk: Buffer) => {
-      if (this.socket === socket) this.onData(chunk);
-    });
+    if (e.tls) {
+      socket.on('data', (chunk: Buffer) => {
+        if (this.socket === socket) this.onData(chunk);
+      });
+    }
     const gone = () => {
       if (this.socket !== socket) return;
       this.socket = undefined;
@@ -251,40 +278,42 @@ export class Http1Connection {
   }
 
   private parseHead(buf: Buffer, start: number, end: number): void {
-    // "HTTP/1.1 200 OK"
-    const status = (buf[start + 9] as number) * 100 + (buf[start + 10] as number) * 10 + (buf[start + 11] as number);
-    const code = status - 48 * 111;
+    // "HTTP/1.1 200 OK": the status from its digits, without decoding the line.
+    const code =
+      (buf[start + 9] as number) * 100 + (buf[start + 10] as number) * 10 + (buf[start + 11] as number) - 5328;
     if (buf[start + 4] !== 47 || !(code >= 100 && code <= 999)) {
       this.drop();
       this.finish(REQUEST_ERROR.other);
       return;
     }
+    // HTTP/1.0 closes after the response unless it says keep-alive.
+    let keep = buf[start + 7] !== 48;
     let length = -1;
     let chunked = false;
     let line = buf.indexOf(LF, start) + 1;
     while (line > 0 && line < end) {
-      let eol = buf.indexOf(CR, line);
+      let eol = buf.indexOf(LF, line);
       if (eol < 0 || eol > end) eol = end;
-      const colon = buf.indexOf(58, line);
-      if (colon > line && colon < eol) {
-        const n = colon - line;
-        const first = (buf[line] as number) | 0x20;
-        if (n === 14 && first === 99 && lower(buf, line, n) === 'content-length') {
-          length = Number(value(buf, colon, eol));
-        } else if (n === 17 && first === 116 && lower(buf, line, n) === 'transfer-encoding') {
-          chunked = /chunked/i.test(value(buf, colon, eol));
-        } else if (n === 13 && first === 115 && lower(buf, line, n) === 'server-timing') {
-          const v = value(buf, colon, eol);
-          this.serverTiming = this.serverTiming === undefined ? v : `${this.serverTiming},${v}`;
-        } else if (n === 10 && first === 99 && lower(buf, line, n) === 'connection') {
-          if (/close/i.test(value(buf, colon, eol))) this.closeAfter = true;
-        } else if (n === 10 && first === 107 && lower(buf, line, n) === 'keep-alive') {
-          const t = /timeout\s*=\s*(\d+)/i.exec(value(buf, colon, eol));
-          if (t) this.keepAliveMs = Math.max(0, Number(t[1]) * 1000 - 1000);
-        }
+      // Header names are matched byte by byte (ASCII, any case): only the few read here.
+      const first = (buf[line] as number) | 0x20;
+      if (first === 99 && named(buf, line, eol, CONTENT_LENGTH)) {
+        length = digits(buf, line + CONTENT_LENGTH.length + 1, eol);
+      } else if (first === 99 && named(buf, line, eol, CONNECTION)) {
+        const v = value(buf, line + CONNECTION.length, eol);
+        if (/close/i.test(v)) keep = false;
+        else if (/keep-alive/i.test(v)) keep = true;
+      } else if (first === 116 && named(buf, line, eol, TRANSFER_ENCODING)) {
+        chunked = /chunked/i.test(value(buf, line + TRANSFER_ENCODING.length, eol));
+      } else if (first === 115 && named(buf, line, eol, SERVER_TIMING)) {
+        const v = value(buf, line + SERVER_TIMING.length, eol);
+        this.serverTiming = this.serverTiming === undefined ? v : `${this.serverTiming},${v}`;
+      } else if (first === 107 && named(buf, line, eol, KEEP_ALIVE)) {
+        const t = /timeout\s*=\s*(\d+)/i.exec(value(buf, line + KEEP_ALIVE.length, eol));
+        if (t) this.keepAliveMs = Math.max(0, Number(t[1]) * 1000 - 1000);
       }
-      line = eol + 2;
+      line = eol + 1;
     }
+    if (!keep) this.closeAfter = true;
     if (code < 200) {
       // 1xx: an interim response; the real one follows.
       this.resetResponse();
@@ -376,10 +405,34 @@ export class Http1Connection {
   }
 }
 
-function lower(buf: Buffer, at: number, n: number): string {
-  return buf.toString('latin1', at, at + n).toLowerCase();
+const bytes = (name: string) => Uint8Array.from(Buffer.from(name));
+const CONTENT_LENGTH = bytes('content-length');
+const CONNECTION = bytes('connection');
+const TRANSFER_ENCODING = bytes('transfer-encoding');
+const SERVER_TIMING = bytes('server-timing');
+const KEEP_ALIVE = bytes('keep-alive');
+
+/** Whether the header line at `at` is `name:` (any case). */
+function named(buf: Buffer, at: number, eol: number, name: Uint8Array): boolean {
+  const n = name.length;
+  if (at + n >= eol || buf[at + n] !== 58) return false;
+  for (let i = 1; i < n; i++) if (((buf[at + i] as number) | 0x20) !== name[i]) return false;
+  return true;
 }
 
+/** The decimal number after a header's colon (spaces around it allowed); -1 when there is none. */
+function digits(buf: Buffer, from: number, eol: number): number {
+  let v = -1;
+  for (let i = from; i < eol; i++) {
+    const c = buf[i] as number;
+    if (c >= 48 && c <= 57) v = (v < 0 ? 0 : v * 10) + (c - 48);
+    else if (c !== 32 && c !== 9 && c !== 13) return -1;
+    else if (v >= 0 && c !== 13) break;
+  }
+  return v;
+}
+
+/** A header's value, from its colon to the end of the line, trimmed. */
 function value(buf: Buffer, colon: number, eol: number): string {
   return buf.toString('latin1', colon + 1, eol).trim();
 }

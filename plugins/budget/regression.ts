@@ -1,5 +1,7 @@
 import type { RoundMetrics } from './analyze.ts';
+import { formatMs } from './duration.ts';
 import { requiredSamples } from './profiles.ts';
+import { HOST_LIMITS } from './verdict.ts';
 
 /**
  * Regression judgement under noise. Each side is a set of rounds (interleaved base/head rounds
@@ -247,4 +249,49 @@ export function compareRounds(
   report.judged = report.comparisons.length > 0;
   report.regression = report.comparisons.some((c) => c.regression);
   return report;
+}
+
+/**
+ * The lateness guard on regression verdicts against a stored baseline. A round measured while
+ * the machine was busier than when the baseline was recorded reads slower, though nothing in
+ * the app changed: with one head round against a stored baseline, a busy neighbour gave 17 %
+ * false regressions, and the false calls had a dispatch lag p99 3–5× the baseline's. A head
+ * round is too noisy to judge when:
+ * - a measuring thread waited for a CPU, or the run queue was as long, as the budget verdict's
+ *   starvation limits ({@link HOST_LIMITS});
+ * - its generator dispatch lag p99 (open loop) or timer lateness p99 is over
+ *   {@link NOISE_LIMITS}.factor × the baseline rounds' median and more than
+ *   {@link NOISE_LIMITS}.marginUs above it (over {@link NOISE_LIMITS}.absoluteUs when the
+ *   baseline predates these figures).
+ * `measureSlo` then runs more head rounds and judges the clean ones only, or says the
+ * regression could not be judged.
+ */
+export const NOISE_LIMITS = { factor: 2, marginUs: 1000, absoluteUs: 3000 } as const;
+
+/** Why `head` is too noisy to judge against `base` (undefined when it is fine). */
+export function noisyRound(base: readonly RoundMetrics[], head: RoundMetrics): string | undefined {
+  const n = head.noise;
+  if (!n) return undefined;
+  const out: string[] = [];
+  if (n.cpuWait !== undefined && n.cpuWait >= HOST_LIMITS.maxCpuWait) {
+    out.push(`a measuring thread waited for a CPU ${(n.cpuWait * 100).toFixed(0)} % of the round`);
+  }
+  if (n.runQueuePerCore !== undefined && n.runQueuePerCore >= HOST_LIMITS.maxRunQueuePerCore) {
+    out.push(`${n.runQueuePerCore.toFixed(1)} runnable tasks per core`);
+  }
+  const check = (label: string, value: number | undefined, pick: (r: RoundMetrics) => number | undefined) => {
+    if (value === undefined || !Number.isFinite(value)) return;
+    const ref = base.map(pick).filter((v): v is number => v !== undefined && Number.isFinite(v));
+    const b = ref.length ? median(ref) : undefined;
+    const limit =
+      b === undefined ? NOISE_LIMITS.absoluteUs : Math.max(b * NOISE_LIMITS.factor, b + NOISE_LIMITS.marginUs);
+    if (value > limit) {
+      out.push(
+        `${label} ${formatMs(value / 1000)}${b === undefined ? '' : ` against the baseline's ${formatMs(b / 1000)}`}`,
+      );
+    }
+  };
+  if (n.lagP99Us > 0) check('dispatch lag p99', n.lagP99Us, (r) => r.noise?.lagP99Us);
+  check('timer lateness p99', n.lateP99Us, (r) => r.noise?.lateP99Us);
+  return out.length ? out.join(', ') : undefined;
 }

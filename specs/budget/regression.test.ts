@@ -12,6 +12,7 @@ import {
   type RoundMetrics,
   readBaseline,
 } from '../../plugins/budget/index.ts';
+import { NOISE_LIMITS, noisyRound } from '../../plugins/budget/regression.ts';
 import { regressionLines } from '../../plugins/budget/render.ts';
 import { startServer } from './servers.ts';
 
@@ -218,5 +219,37 @@ describe('baseline store', () => {
     } finally {
       rmSync(bad, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the lateness guard: which head rounds are too noisy to judge against a baseline', () => {
+  const quiet = (lagMs: number, lateMs: number) =>
+    round(10, { noise: { lagP99Us: lagMs * 1000, lateP99Us: lateMs * 1000, cpuWait: 0.03, runQueuePerCore: 0.3 } });
+  const base = [quiet(1.1, 1.0), quiet(1.2, 0.9), quiet(1.0, 1.1), quiet(1.3, 1.0), quiet(1.1, 1.2)];
+
+  test('a round like the baseline’s is fine; lag 3–5× the baseline’s is noisy, and says so with both figures', () => {
+    expect(noisyRound(base, quiet(1.4, 1.3))).toBeUndefined();
+    expect(noisyRound(base, quiet(4.5, 1.0))).toBe("dispatch lag p99 4.50 ms against the baseline's 1.10 ms");
+    expect(noisyRound(base, quiet(1.0, 6))).toBe("timer lateness p99 6.00 ms against the baseline's 1.00 ms");
+  });
+
+  test('at sub-millisecond figures the margin decides: twice a tiny lag is not noise', () => {
+    const tiny = [quiet(0.1, 0.05), quiet(0.1, 0.05)];
+    expect(noisyRound(tiny, quiet(0.3, 0.2))).toBeUndefined();
+    expect(noisyRound(tiny, quiet(0.1 + NOISE_LIMITS.marginUs / 1000 + 0.1, 0.05))).toMatch(/^dispatch lag p99/);
+  });
+
+  test('a starved round is noisy by the budget verdict’s limits, whatever its lag', () => {
+    const starved = round(10, { noise: { lagP99Us: 1000, cpuWait: 0.31, runQueuePerCore: 2.1 } });
+    expect(noisyRound(base, starved)).toBe(
+      'a measuring thread waited for a CPU 31 % of the round, 2.1 runnable tasks per core',
+    );
+  });
+
+  test('a baseline written before these figures: absolute limits; a round without them is never noisy', () => {
+    const old = [round(10), round(10.5)];
+    expect(noisyRound(old, quiet(2.5, 1))).toBeUndefined();
+    expect(noisyRound(old, quiet(NOISE_LIMITS.absoluteUs / 1000 + 1, 1))).toMatch(/^dispatch lag p99 4\.00 ms$/);
+    expect(noisyRound(base, round(30))).toBeUndefined();
   });
 });
