@@ -23,6 +23,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, setPriority, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,6 +33,7 @@ import { percentileSorted } from '../plugins/budget/analyze.ts';
 import { defineSlo, measureSlo } from '../plugins/budget/index.ts';
 import { compareRounds } from '../plugins/budget/regression.ts';
 
+const require = createRequire(import.meta.url);
 const { values } = parseArgs({
   options: {
     serve: { type: 'string' },
@@ -49,8 +51,11 @@ const { values } = parseArgs({
     'aa-rounds': { type: 'string', default: '5' },
     'aa-round-ms': { type: 'string', default: '600' },
     'aa-rps': { type: 'string', default: '400' },
-    parts: { type: 'string', default: 'fidelity,ceiling,aa' },
+    parts: { type: 'string', default: 'fidelity,ceiling,aa,power,noisy' },
     nice: { type: 'string', default: '-10' },
+    'extra-us': { type: 'string', default: '0' },
+    'power-comparisons': { type: 'string', default: '20' },
+    'noisy-comparisons': { type: 'string', default: '60' },
   },
 });
 const num = (k: keyof typeof values) => Number(values[k]);
@@ -71,7 +76,15 @@ function serve(kind: string): void {
       return;
     }
     if (kind === 'aa') {
-      // A little CPU and a little waiting, like a small endpoint over a database.
+      // A little CPU and a little waiting, like a small endpoint over a database. `--extra-us`
+      // adds that much CPU per request: the injected regression of the power check.
+      const extraUs = num('extra-us');
+      if (extraUs > 0) {
+        const end = performance.now() + extraUs / 1000;
+        while (performance.now() < end) {
+          // the injected cost
+        }
+      }
       const items = Array.from({ length: 50 }, (_, i) => ({ id: i, title: `item ${i}` }));
       setTimeout(() => res.end(JSON.stringify(items)), 2);
       return;
@@ -107,7 +120,7 @@ interface Child {
   stop: () => void;
 }
 
-async function startChild(kind: string): Promise<Child> {
+async function startChild(kind: string, extraUs = 0): Promise<Child> {
   const args = [
     process.argv[1] as string,
     '--serve',
@@ -116,6 +129,8 @@ async function startChild(kind: string): Promise<Child> {
     String(values['stall-ms']),
     '--period-ms',
     String(values['period-ms']),
+    '--extra-us',
+    String(extraUs),
   ];
   const child = hasTaskset
     ? spawn('taskset', ['-c', '0', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -456,13 +471,7 @@ async function aa() {
   const a = await startChild('aa');
   const b = await startChild('aa');
   try {
-    const slo = defineSlo({
-      id: 'bench-aa',
-      endpoint: { method: 'GET', path: '/items' },
-      load: { kind: 'rate', rps, duration: roundMs },
-      budgets: { p95: 1000, errorRate: 0.01 },
-      warmup: '200ms',
-    });
+    const slo = aaSlo();
     let interleavedFalse = 0;
     let storedFalse = 0;
     let storedFalse5 = 0;
@@ -525,6 +534,140 @@ async function aa() {
   }
 }
 
+// ---------------------------------------------------------------- 4. power
+
+const aaSlo = () =>
+  defineSlo({
+    id: 'bench-aa',
+    endpoint: { method: 'GET', path: '/items' },
+    load: { kind: 'rate', rps: num('aa-rps'), duration: num('aa-round-ms') },
+    budgets: { p95: 1000, errorRate: 0.01 },
+    warmup: '200ms',
+  });
+
+/**
+ * An injected +15 % p95 regression: the head server spends extra CPU per request, sized from
+ * the base's own p95 (measured first), so the head's p95 is about 15 % higher. Interleaved
+ * rounds as in the A/A part; how often the regression is called, with the measured p95 delta.
+ */
+async function power() {
+  const comparisons = num('power-comparisons');
+  const rounds = num('aa-rounds');
+  const base = await startChild('aa');
+  const slo = aaSlo();
+  try {
+    const probe = await measureSlo(base.url, slo, { rounds: 3, baselineDir: false });
+    const p95Us = probe.measurement.latency.p95Us;
+    const extraUs = Math.round(0.15 * p95Us);
+    const head = await startChild('aa', extraUs);
+    try {
+      let detected = 0;
+      const deltas: number[] = [];
+      for (let i = 0; i < comparisons; i++) {
+        const r = await measureSlo(head.url, slo, { base: base.url, rounds, baselineDir: false });
+        const c = r.regression?.comparisons.find((x) => x.key === 'p95Ms');
+        if (c) deltas.push(round3(c.delta));
+        if (r.regression?.regression) detected++;
+        log(
+          `power: comparison ${i + 1}/${comparisons}: p95 ${c ? `${c.delta.toFixed(1)} %` : 'n/a'}${r.regression?.regression ? ' detected' : ''}`,
+        );
+      }
+      const sorted = [...deltas].sort((a, b) => a - b);
+      return {
+        comparisons,
+        roundsPerSide: rounds,
+        injected: { extraCpuUs: extraUs, baseP95Ms: round3(p95Us / 1000), intended: '+15 % p95' },
+        measuredP95DeltaPct: { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted.at(-1) },
+        detected,
+        rate: round3(detected / comparisons),
+        threshold: 'default: latency +15 % by the 95 % lower bound',
+        target: 'detected in ≥ 95 % of comparisons',
+        met: detected / comparisons >= 0.95,
+      };
+    } finally {
+      head.stop();
+    }
+  } finally {
+    base.stop();
+  }
+}
+
+// ---------------------------------------------------------------- 5. noisy neighbour
+
+/** A busy loop (another process) holding a core until stopped. */
+function busyLoop(): () => void {
+  const child = spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' });
+  return () => child.kill('SIGKILL');
+}
+
+/** A second process doing Postgres work: CPU-heavy queries back to back on a real server. */
+async function postgresWork(): Promise<() => Promise<void>> {
+  const { startPostgres } = await import('../plugins/postgres/index.ts');
+  const server = await startPostgres({ log: () => {} });
+  const code = `const pg=require(${JSON.stringify(require.resolve('pg'))});const c=new pg.Client(process.argv[1]);c.connect().then(async()=>{for(;;)await c.query("select sum(md5(i::text)::bit(32)::int) from generate_series(1,200000) i")})`;
+  const child = spawn(process.execPath, ['-e', code, server.adminUrl], { stdio: 'ignore' });
+  return async () => {
+    child.kill('SIGKILL');
+    await server.stop();
+  };
+}
+
+/**
+ * False regressions against a stored baseline under a noisy neighbour, the CLI default (one
+ * head round, with the lateness guard). The baseline is recorded on the quiet machine (5
+ * rounds); then each neighbour runs while the same build is measured `noisy-comparisons` times.
+ */
+async function noisy() {
+  const n = num('noisy-comparisons');
+  const srv = await startChild('aa');
+  const dir = mkdtempSync(path.join(tmpdir(), 'shipgate-bench-noisy-'));
+  const slo = aaSlo();
+  try {
+    await measureSlo(srv.url, slo, { rounds: 5, baselineDir: dir, updateBaseline: true });
+    const out: Record<string, unknown> = {};
+    const conditions: [string, () => Promise<() => void | Promise<void>>][] = [
+      ['busyLoopOnOneCore', async () => busyLoop()],
+      ['postgresWorkInAnotherProcess', postgresWork],
+    ];
+    for (const [name, start] of conditions) {
+      const stop = await start();
+      let falseCalls = 0;
+      let inconclusive = 0;
+      let extraRounds = 0;
+      try {
+        await new Promise((r) => setTimeout(r, 500));
+        for (let i = 0; i < n; i++) {
+          const r = await measureSlo(srv.url, slo, { rounds: 1, baselineDir: dir });
+          if (r.regression?.regression) falseCalls++;
+          if (r.status === 'inconclusive') inconclusive++;
+          extraRounds += r.measurement.rounds.length - 1;
+          log(
+            `noisy (${name}): ${i + 1}/${n}${r.regression?.regression ? ' FALSE REGRESSION' : ''}${r.status === 'inconclusive' ? ' inconclusive' : ''}`,
+          );
+        }
+      } finally {
+        await stop();
+      }
+      out[name] = {
+        comparisons: n,
+        falseRegressions: falseCalls,
+        rate: round3(falseCalls / n),
+        upper95: round3(upper95(falseCalls, n)),
+        inconclusive,
+        extraRoundsRun: extraRounds,
+        met: upper95(falseCalls, n) <= 0.05,
+      };
+    }
+    return {
+      ...out,
+      target: 'false regressions ≤ 5 % by the 95 % upper bound, one head round against a stored baseline',
+    };
+  } finally {
+    srv.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 if (values.serve) {
@@ -554,6 +697,8 @@ if (values.serve) {
   if (parts.includes('fidelity')) out.fidelity = await fidelity();
   if (parts.includes('ceiling')) out.ceiling = await ceiling();
   if (parts.includes('aa')) out.aa = await aa();
+  if (parts.includes('power')) out.power = await power();
+  if (parts.includes('noisy')) out.noisy = await noisy();
   (out.machine as Record<string, unknown>).loadavg1mAtEnd = round3(loadavg()[0] ?? 0);
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   process.exit(0);
