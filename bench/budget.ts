@@ -31,7 +31,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { percentileSorted } from '../plugins/budget/analyze.ts';
 import { defineSlo, measureSlo } from '../plugins/budget/index.ts';
-import { compareRounds } from '../plugins/budget/regression.ts';
+import { compareRounds, rng } from '../plugins/budget/regression.ts';
 
 const require = createRequire(import.meta.url);
 const { values } = parseArgs({
@@ -304,14 +304,7 @@ http { access_log off; keepalive_requests 100000000; keepalive_timeout 120s;
 
 /** A seeded shuffle, so the round order is random but reproducible from the printed seed. */
 function shuffled<T>(items: readonly T[], seed: number): T[] {
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = rng(String(seed));
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));

@@ -1,4 +1,4 @@
-import { endpointOf, Http1Connection, requestBytes } from './http1.ts';
+import { endpointOf, Http1Connection, requestBytes, sweepTimeouts } from './http1.ts';
 import type { Recorder } from './recorder.ts';
 import { parseServerTimingUs } from './recorder.ts';
 import { type GeneratorJob, type GeneratorStats, partOf } from './wire.ts';
@@ -20,7 +20,6 @@ export function runBurst(job: GeneratorJob, rec: Recorder, nowUs: () => number):
   const { index, of } = partOf(job);
   const vus = Math.max(1, job.vus ?? 1);
   const users = Math.floor(vus / of) + (index < vus % of ? 1 : 0);
-  const timeoutUs = job.timeoutMs * 1000;
   const conns = Array.from({ length: users }, () => new Http1Connection(endpoint));
   let sent = 0;
   let inFlight = 0;
@@ -64,14 +63,7 @@ export function runBurst(job: GeneratorJob, rec: Recorder, nowUs: () => number):
       });
     };
 
-    // Requests open longer than the timeout fail as timed out (their socket is closed).
-    const sweep = setInterval(
-      () => {
-        const now = nowUs();
-        for (const c of conns) if (c.busy && now - c.openedAtUs >= timeoutUs) c.expire();
-      },
-      Math.max(10, Math.min(250, job.timeoutMs / 10)),
-    );
+    const sweep = sweepTimeouts(conns, job.timeoutMs, nowUs);
     endTimer = setTimeout(() => {
       ending = true;
       if (inFlight === 0) finish();

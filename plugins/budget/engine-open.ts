@@ -1,4 +1,4 @@
-import { endpointOf, Http1Connection, type RequestBytes, requestBytes } from './http1.ts';
+import { endpointOf, Http1Connection, type RequestBytes, requestBytes, sweepTimeouts } from './http1.ts';
 import type { Recorder } from './recorder.ts';
 import { parseServerTimingUs } from './recorder.ts';
 import { arrivalTimesUs } from './schedule.ts';
@@ -41,7 +41,6 @@ export function runOpen(job: GeneratorJob, rec: Recorder, nowUs: () => number): 
     return made;
   };
   const maxConnections = Math.max(1, Math.ceil(job.maxConnections / of));
-  const timeoutUs = job.timeoutMs * 1000;
   const conns: Http1Connection[] = [];
   const idle: Http1Connection[] = [];
   let next = index;
@@ -109,14 +108,7 @@ export function runOpen(job: GeneratorJob, rec: Recorder, nowUs: () => number): 
         if (!finished) timer = setTimeout(finish, job.timeoutMs + 1_000);
       }
     };
-    // Requests open longer than the timeout fail as timed out (their socket is closed).
-    const sweep = setInterval(
-      () => {
-        const now = nowUs();
-        for (const c of conns) if (c.busy && now - c.openedAtUs >= timeoutUs) c.expire();
-      },
-      Math.max(10, Math.min(250, job.timeoutMs / 10)),
-    );
+    const sweep = sweepTimeouts(conns, job.timeoutMs, nowUs);
     if (next >= all.length) finish();
     else tick();
   });

@@ -230,7 +230,7 @@ export class Http1Connection {
     this.done = undefined;
     this.lastUsedMs = Date.now();
     if (error === REQUEST_ERROR.none && this.closeAfter) this.drop();
-    done(error, error === REQUEST_ERROR.none || this.status !== 0 ? this.status : 0, this.serverTiming);
+    done(error, this.status, this.serverTiming);
   }
 
   private onData(chunk: Buffer): void {
@@ -435,4 +435,23 @@ function digits(buf: Buffer, from: number, eol: number): number {
 /** A header's value, from its colon to the end of the line, trimmed. */
 function value(buf: Buffer, colon: number, eol: number): string {
   return buf.toString('latin1', colon + 1, eol).trim();
+}
+
+/**
+ * Fails requests open longer than `timeoutMs` as timed out (their sockets are closed), checked
+ * every tenth of the timeout (10–250 ms). Returns the interval, for `clearInterval`.
+ */
+export function sweepTimeouts(
+  conns: readonly Http1Connection[],
+  timeoutMs: number,
+  nowUs: () => number,
+): NodeJS.Timeout {
+  const timeoutUs = timeoutMs * 1000;
+  return setInterval(
+    () => {
+      const now = nowUs();
+      for (const c of conns) if (c.busy && now - c.openedAtUs >= timeoutUs) c.expire();
+    },
+    Math.max(10, Math.min(250, timeoutMs / 10)),
+  );
 }

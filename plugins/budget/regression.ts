@@ -55,7 +55,7 @@ export interface RegressionReport {
 }
 
 /** mulberry32, seeded from a string: same input, same bootstrap, same verdict. */
-function rng(seed: string): () => number {
+export function rng(seed: string): () => number {
   let a = 2166136261;
   for (let i = 0; i < seed.length; i++) a = Math.imul(a ^ seed.charCodeAt(i), 16777619);
   return () => {
