@@ -69,7 +69,16 @@ export interface RoundMetrics {
    * loops) and its timer lateness p99, µs; the worst CPU wait of a measuring thread (share of
    * the round); the run queue per core.
    */
-  noise?: { lagP99Us: number; lateP99Us?: number; cpuWait?: number; runQueuePerCore?: number };
+  noise?: {
+    lagP99Us: number;
+    lateP99Us?: number;
+    cpuWait?: number;
+    runQueuePerCore?: number;
+    /** Mean tasks other processes kept runnable over the round (run queue less this process's own). */
+    othersRunnable?: number;
+    /** `os.availableParallelism()` when the round ran. */
+    cores?: number;
+  };
 }
 
 /** One request worth showing: the slowest ones, with their trace ids. */
@@ -103,7 +112,7 @@ export interface GeneratorHealth {
 /** The worst of each host figure over the rounds. */
 function worstHost(runs: readonly RoundRun[]): HostSample | undefined {
   let out: HostSample | undefined;
-  const keys = ['runQueue', 'generatorWait', 'serverWait', 'steal', 'lateP99Us'] as const;
+  const keys = ['runQueue', 'generatorWait', 'serverWait', 'steal', 'lateP99Us', 'ownCpu'] as const;
   for (const run of runs) {
     const h = run.stats.host;
     if (!h) continue;
@@ -198,7 +207,15 @@ function roundMetrics(
   };
   if (h?.lateP99Us !== undefined && Number.isFinite(h.lateP99Us)) noise.lateP99Us = h.lateP99Us;
   if (waits.length) noise.cpuWait = Math.max(...waits);
-  if (h?.runQueue !== undefined && Number.isFinite(h.runQueue)) noise.runQueuePerCore = h.runQueue / h.cores;
+  if (h?.runQueue !== undefined && Number.isFinite(h.runQueue)) {
+    noise.runQueuePerCore = h.runQueue / h.cores;
+    noise.cores = h.cores;
+    // Runnable tasks that were not this process's: its own threads were runnable for their CPU
+    // time plus their CPU wait (the two threads measured; the rest barely wait on an idle host).
+    if (h.ownCpu !== undefined && Number.isFinite(h.ownCpu)) {
+      noise.othersRunnable = Math.max(0, h.runQueue - h.ownCpu - (h.generatorWait ?? 0) - (h.serverWait ?? 0));
+    }
+  }
   return {
     latencies: sorted,
     metrics: {

@@ -43,6 +43,12 @@ export interface HostSample {
   steal?: number;
   /** p99 of the generator's timer lateness (event-loop delay), µs. */
   lateP99Us?: number;
+  /**
+   * This process's CPU time over the job (every thread but the sampling one: an app served in
+   * this process, other generator threads), as a mean of busy cores. Subtracted from the run queue, it leaves the
+   * tasks other processes kept runnable: a neighbour (see analyze.ts `noise.othersRunnable`).
+   */
+  ownCpu?: number;
 }
 
 function read(file: string): string | undefined {
@@ -77,6 +83,8 @@ function procStat(): { running?: number; steal?: number; total?: number } {
 export function sampleHost(): { stop(wallMs: number): HostSample } {
   const wait0 = threadWaitNs();
   const stat0 = procStat();
+  const own0 = process.cpuUsage();
+  const self0 = process.threadCpuUsage();
   const delay = monitorEventLoopDelay({ resolution: LATENESS_RESOLUTION_MS });
   delay.enable();
   let sum = 0;
@@ -103,6 +111,10 @@ export function sampleHost(): { stop(wallMs: number): HostSample } {
       if (stat0.total !== undefined && stat1.total !== undefined && stat1.total > stat0.total) {
         out.steal = ((stat1.steal ?? 0) - (stat0.steal ?? 0)) / (stat1.total - stat0.total);
       }
+      // The sampling thread is already left out of the run queue, so its own CPU is left out here.
+      const own = process.cpuUsage(own0);
+      const self = process.threadCpuUsage(self0);
+      if (wallMs > 0) out.ownCpu = Math.max(0, own.user + own.system - self.user - self.system) / 1000 / wallMs;
       if (delay.count > 0) out.lateP99Us = Math.max(0, delay.percentile(99) / 1000 - LATENESS_RESOLUTION_MS * 1000);
       return out;
     },

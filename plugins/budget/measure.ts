@@ -13,12 +13,21 @@ import {
   readBaseline,
   writeBaseline,
 } from './baseline.ts';
+import { formatMs } from './duration.ts';
 import { BudgetError } from './errors.ts';
 import { defaultThreads, Generator } from './generator.ts';
 import { threadWaitNs } from './host-load.ts';
 import { jobFor, warmupLoad } from './jobs.ts';
 import { budgetPercentiles, profileFromEnv, type RunPlan, resolveRun } from './profiles.ts';
-import { compareRounds, noisyRound, type RegressionReport, type RegressionThresholds } from './regression.ts';
+import {
+  compareRounds,
+  type NoiseAllowance,
+  noiseAllowance,
+  noisyRound,
+  type RegressionReport,
+  type RegressionThresholds,
+  withoutNoise,
+} from './regression.ts';
 import { statusOk } from './requests.ts';
 import type { ProfileName, ResolvedLoad, Slo } from './slo.ts';
 import { type StartedTarget, startTarget, type Target } from './target.ts';
@@ -244,18 +253,44 @@ export async function measureSlo(target: Target, slo: Slo, options: MeasureOptio
           const clean = measurement.rounds.filter((_, i) => !reasons[i]);
           const left = reasons.filter((x): x is string => Boolean(x));
           if (left.length && clean.length === 0) {
-            const why = `a regression could not be judged: every head round was noisier than the baseline's (${left[0]}); rerun on a quieter machine, or with a base build (SHIPGATE_BUDGET_BASE_URL) for interleaved rounds`;
-            regression = {
-              ...regression,
-              judged: false,
-              regression: false,
-              notes: [...regression.notes, `not judged: ${why}`],
-            };
-            verdict = {
-              ...verdict,
-              status: verdict.status === 'passed' ? 'inconclusive' : verdict.status,
-              inconclusive: [...verdict.inconclusive, why],
-            };
+            // Every head round was noisy: a regression larger than the noise could explain is
+            // still called (regression.ts noiseAllowance); one within it is not judged.
+            const allowances = measurement.rounds.map((r) => noiseAllowance(entry.rounds, r));
+            const strict = compareRounds(
+              entry.rounds,
+              measurement.rounds.map((r, i) => withoutNoise(r, allowances[i] as NoiseAllowance)),
+              opts,
+            );
+            const worst = allowances.reduce((a, b) => (b.factor > a.factor ? b : a));
+            const allowed = `latency ×${worst.factor.toFixed(2)} plus ${formatMs(worst.addUs / 1000)}`;
+            if (strict.regression) {
+              const held = new Set(strict.comparisons.filter((c) => c.regression).map((c) => c.key));
+              regression = {
+                ...regression,
+                comparisons: regression.comparisons.map((c) => ({
+                  ...c,
+                  regression: held.has(c.key),
+                  suspected: c.suspected || (c.regression && !held.has(c.key)),
+                })),
+                notes: [
+                  ...regression.notes,
+                  `every head round was noisier than the baseline's (${left[0]}); judged anyway: the regression is larger than that noise could explain (${allowed})`,
+                ],
+              };
+            } else {
+              const why = `a regression could not be judged: every head round was noisier than the baseline's (${left[0]}), and the noise could explain the difference (${allowed}); rerun on a quieter machine, or with a base build (SHIPGATE_BUDGET_BASE_URL) for interleaved rounds`;
+              regression = {
+                ...regression,
+                judged: false,
+                regression: false,
+                notes: [...regression.notes, `not judged: ${why}`],
+              };
+              verdict = {
+                ...verdict,
+                status: verdict.status === 'passed' ? 'inconclusive' : verdict.status,
+                inconclusive: [...verdict.inconclusive, why],
+              };
+            }
           } else if (left.length) {
             regression = compareRounds(entry.rounds, clean, opts);
             regression.notes.push(

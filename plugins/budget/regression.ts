@@ -255,55 +255,123 @@ export function compareRounds(
  * The lateness guard on regression verdicts against a stored baseline. A round measured while
  * the machine was busier than when the baseline was recorded reads slower, though nothing in
  * the app changed: with one head round against a stored baseline, a busy neighbour gave 17 %
- * false regressions, and the false calls had a dispatch lag p99 3–5× the baseline's. A head
- * round is too noisy to judge when:
- * - a measuring thread waited for a CPU, or the run queue was as long, as the budget verdict's
- *   starvation limits ({@link HOST_LIMITS}), and the baseline's rounds were not (a baseline
- *   recorded on an equally busy machine is a fair comparison);
+ * false regressions, and the false calls had a dispatch lag p99 3–5× the baseline's. Each
+ * figure is compared with the median of the baseline's rounds, so a baseline recorded on an
+ * equally busy machine (a CI runner's test phase) is a fair comparison. A head round is too
+ * noisy to judge when:
+ * - other processes kept more tasks runnable than during the baseline, by
+ *   {@link NOISE_LIMITS}.othersTasks or more (one busy loop is 1; this process's own threads,
+ *   an app served in it included, are left out, so a slower build is not taken for a
+ *   neighbour). A neighbour slows the app even when no thread waits, through a shared core;
+ * - a measuring thread waited for a CPU for over {@link NOISE_LIMITS}.factor × the baseline's
+ *   share of the round and {@link NOISE_LIMITS}.waitShare more, or crossed the budget
+ *   verdict's starvation limits ({@link HOST_LIMITS}) where the baseline did not;
  * - its generator dispatch lag p99 (open loop) or timer lateness p99 is over
- *   {@link NOISE_LIMITS}.factor × the baseline rounds' median and more than
- *   {@link NOISE_LIMITS}.marginUs above it (over {@link NOISE_LIMITS}.absoluteUs when the
- *   baseline predates these figures).
+ *   {@link NOISE_LIMITS}.factor × the baseline's and more than {@link NOISE_LIMITS}.marginUs
+ *   above it (over {@link NOISE_LIMITS}.absoluteUs when the baseline predates these figures).
  * `measureSlo` then runs more head rounds and judges the clean ones only, or says the
  * regression could not be judged.
  */
-export const NOISE_LIMITS = { factor: 2, marginUs: 1000, absoluteUs: 3000 } as const;
+export const NOISE_LIMITS = { factor: 2, marginUs: 1000, absoluteUs: 3000, othersTasks: 0.5, waitShare: 0.03 } as const;
 
 /** Why `head` is too noisy to judge against `base` (undefined when it is fine). */
 export function noisyRound(base: readonly RoundMetrics[], head: RoundMetrics): string | undefined {
   const n = head.noise;
   if (!n) return undefined;
   const out: string[] = [];
-  // Starved by the budget verdict's limits, where the baseline was not: a baseline recorded on
-  // an equally busy machine (a CI runner's test phase) is a fair comparison.
   const baseMedian = (pick: (r: RoundMetrics) => number | undefined) => {
     const v = base.map(pick).filter((x): x is number => x !== undefined && Number.isFinite(x));
     return v.length ? median(v) : undefined;
   };
-  const starvedHere = (value: number | undefined, limit: number, pick: (r: RoundMetrics) => number | undefined) => {
-    if (value === undefined || value < limit) return false;
-    const b = baseMedian(pick);
-    return b === undefined || b < limit;
-  };
-  if (starvedHere(n.cpuWait, HOST_LIMITS.maxCpuWait, (r) => r.noise?.cpuWait)) {
-    out.push(`a measuring thread waited for a CPU ${((n.cpuWait as number) * 100).toFixed(0)} % of the round`);
+  const against = (b: number | undefined, f: (b: number) => string) =>
+    b === undefined ? '' : ` against the baseline's ${f(b)}`;
+
+  if (n.othersRunnable !== undefined && Number.isFinite(n.othersRunnable)) {
+    const b = baseMedian((r) => r.noise?.othersRunnable);
+    if (n.othersRunnable - (b ?? 0) >= NOISE_LIMITS.othersTasks) {
+      out.push(`other processes kept ${n.othersRunnable.toFixed(1)} tasks runnable${against(b, (v) => v.toFixed(1))}`);
+    }
   }
-  if (starvedHere(n.runQueuePerCore, HOST_LIMITS.maxRunQueuePerCore, (r) => r.noise?.runQueuePerCore)) {
-    out.push(`${(n.runQueuePerCore as number).toFixed(1)} runnable tasks per core`);
+  if (n.cpuWait !== undefined && Number.isFinite(n.cpuWait)) {
+    const b = baseMedian((r) => r.noise?.cpuWait);
+    const relative = b !== undefined && n.cpuWait > Math.max(b * NOISE_LIMITS.factor, b + NOISE_LIMITS.waitShare);
+    const starved = n.cpuWait >= HOST_LIMITS.maxCpuWait && (b === undefined || b < HOST_LIMITS.maxCpuWait);
+    if (relative || starved) {
+      const pct = (v: number) => `${(v * 100).toFixed(0)} %`;
+      out.push(`a measuring thread waited for a CPU ${pct(n.cpuWait)} of the round${against(b, pct)}`);
+    }
+  }
+  if (n.runQueuePerCore !== undefined && n.runQueuePerCore >= HOST_LIMITS.maxRunQueuePerCore) {
+    const b = baseMedian((r) => r.noise?.runQueuePerCore);
+    if (b === undefined || b < HOST_LIMITS.maxRunQueuePerCore) {
+      out.push(`${n.runQueuePerCore.toFixed(1)} runnable tasks per core`);
+    }
   }
   const check = (label: string, value: number | undefined, pick: (r: RoundMetrics) => number | undefined) => {
     if (value === undefined || !Number.isFinite(value)) return;
-    const ref = base.map(pick).filter((v): v is number => v !== undefined && Number.isFinite(v));
-    const b = ref.length ? median(ref) : undefined;
+    const b = baseMedian(pick);
     const limit =
       b === undefined ? NOISE_LIMITS.absoluteUs : Math.max(b * NOISE_LIMITS.factor, b + NOISE_LIMITS.marginUs);
-    if (value > limit) {
-      out.push(
-        `${label} ${formatMs(value / 1000)}${b === undefined ? '' : ` against the baseline's ${formatMs(b / 1000)}`}`,
-      );
-    }
+    if (value > limit) out.push(`${label} ${formatMs(value / 1000)}${against(b, (v) => formatMs(v / 1000))}`);
   };
   if (n.lagP99Us > 0) check('dispatch lag p99', n.lagP99Us, (r) => r.noise?.lagP99Us);
   check('timer lateness p99', n.lateP99Us, (r) => r.noise?.lateP99Us);
   return out.length ? out.join(', ') : undefined;
+}
+
+/** A latency factor and an added time, µs (see {@link noiseAllowance}). */
+export interface NoiseAllowance {
+  factor: number;
+  addUs: number;
+}
+
+/**
+ * How much slower the noise measured in `head` could have made it than the baseline's rounds
+ * were: the factor by which its latencies may be inflated and the time a late generator may
+ * have added to each. A regression larger than that is called even when every head round was
+ * noisy (a build 20× slower is not hidden by a busy CI runner); one within it is not judged.
+ * - CPU contention: (other runnable tasks + cores) / (the baseline's + cores), and a measuring
+ *   thread's CPU wait as (1 − the baseline's wait) / (1 − the head's);
+ * - the product squared, since a server near saturation queues more than its lost CPU share;
+ * - the dispatch lag and timer lateness p99 over the baseline's, added to every latency.
+ */
+export function noiseAllowance(base: readonly RoundMetrics[], head: RoundMetrics): NoiseAllowance {
+  const n = head.noise;
+  if (!n) return { factor: 1, addUs: 0 };
+  const baseMedian = (pick: (r: RoundMetrics) => number | undefined) => {
+    const v = base.map(pick).filter((x): x is number => x !== undefined && Number.isFinite(x));
+    return v.length ? median(v) : undefined;
+  };
+  let factor = 1;
+  if (n.othersRunnable !== undefined && n.cores) {
+    const b = baseMedian((r) => r.noise?.othersRunnable) ?? 0;
+    factor *= Math.max(1, (n.othersRunnable + n.cores) / (b + n.cores));
+  }
+  if (n.cpuWait !== undefined) {
+    const cap = (w: number) => Math.min(Math.max(w, 0), 0.9);
+    const b = baseMedian((r) => r.noise?.cpuWait) ?? 0;
+    factor *= Math.max(1, (1 - cap(b)) / (1 - cap(n.cpuWait)));
+  }
+  const over = (value: number | undefined, pick: (r: RoundMetrics) => number | undefined) =>
+    value === undefined || !Number.isFinite(value) ? 0 : Math.max(0, value - (baseMedian(pick) ?? 0));
+  const addUs = Math.max(
+    n.lagP99Us > 0 ? over(n.lagP99Us, (r) => r.noise?.lagP99Us) : 0,
+    over(n.lateP99Us, (r) => r.noise?.lateP99Us),
+  );
+  return { factor: factor * factor, addUs };
+}
+
+/**
+ * `head` with the noise `noiseAllowance` measured taken out in the head's favour: latencies
+ * less the added time, divided by the factor; throughput multiplied by it.
+ */
+export function withoutNoise(head: RoundMetrics, allowance: NoiseAllowance): RoundMetrics {
+  const deflate = (us: number) => Math.max(0, us - allowance.addUs) / allowance.factor;
+  return {
+    ...head,
+    p50Us: deflate(head.p50Us),
+    p95Us: deflate(head.p95Us),
+    p99Us: deflate(head.p99Us),
+    rps: head.rps * allowance.factor,
+  };
 }

@@ -12,7 +12,7 @@ import {
   type RoundMetrics,
   readBaseline,
 } from '../../plugins/budget/index.ts';
-import { NOISE_LIMITS, noisyRound } from '../../plugins/budget/regression.ts';
+import { NOISE_LIMITS, noiseAllowance, noisyRound, withoutNoise } from '../../plugins/budget/regression.ts';
 import { regressionLines } from '../../plugins/budget/render.ts';
 import { startServer } from './servers.ts';
 
@@ -242,11 +242,29 @@ describe('the lateness guard: which head rounds are too noisy to judge against a
   test('a starved round is noisy by the budget verdict’s limits, whatever its lag', () => {
     const starved = round(10, { noise: { lagP99Us: 1000, cpuWait: 0.31, runQueuePerCore: 2.1 } });
     expect(noisyRound(base, starved)).toBe(
-      'a measuring thread waited for a CPU 31 % of the round, 2.1 runnable tasks per core',
+      "a measuring thread waited for a CPU 31 % of the round against the baseline's 3 %, 2.1 runnable tasks per core",
     );
     // Twin: a baseline recorded on an equally busy machine (a CI test phase) is a fair comparison.
     const busyBase = [1, 2, 3].map(() => round(10, { noise: { lagP99Us: 1000, cpuWait: 0.25, runQueuePerCore: 1.9 } }));
     expect(noisyRound(busyBase, starved)).toBeUndefined();
+  });
+
+  test('a neighbour: other processes kept half a task more runnable than during the baseline, or a thread waited for a CPU more', () => {
+    const at = (others: number, wait = 0.03) =>
+      round(10, {
+        noise: { lagP99Us: 1100, lateP99Us: 1000, cpuWait: wait, runQueuePerCore: 0.3, othersRunnable: others },
+      });
+    const calm = [at(0.1), at(0.2), at(0.1)];
+    expect(noisyRound(calm, at(0.5))).toBeUndefined();
+    expect(noisyRound(calm, at(1.1))).toBe("other processes kept 1.1 tasks runnable against the baseline's 0.1");
+    // Twin: a baseline recorded next to the same neighbour is a fair comparison.
+    const busy = [at(1.0), at(1.2), at(1.1)];
+    expect(noisyRound(busy, at(1.4))).toBeUndefined();
+    // CPU wait against the baseline's: over twice it and 3 points more.
+    expect(noisyRound(calm, at(0.1, 0.09))).toBe(
+      "a measuring thread waited for a CPU 9 % of the round against the baseline's 3 %",
+    );
+    expect(noisyRound(calm, at(0.1, 0.055))).toBeUndefined();
   });
 
   test('a baseline written before these figures: absolute limits; a round without them is never noisy', () => {
@@ -254,5 +272,25 @@ describe('the lateness guard: which head rounds are too noisy to judge against a
     expect(noisyRound(old, quiet(2.5, 1))).toBeUndefined();
     expect(noisyRound(old, quiet(NOISE_LIMITS.absoluteUs / 1000 + 1, 1))).toMatch(/^dispatch lag p99 4\.00 ms$/);
     expect(noisyRound(base, round(30))).toBeUndefined();
+  });
+
+  test('how much the noise could explain: contention and CPU wait as a factor, lateness as added time', () => {
+    const at = (others: number, wait: number, lagMs: number, lateMs: number) =>
+      round(10, {
+        noise: { lagP99Us: lagMs * 1000, lateP99Us: lateMs * 1000, cpuWait: wait, othersRunnable: others, cores: 2 },
+      });
+    const calm = [at(0, 0, 1, 1), at(0, 0, 1, 1)];
+    // Like the baseline: nothing to allow.
+    expect(noiseAllowance(calm, at(0, 0, 1, 1))).toEqual({ factor: 1, addUs: 0 });
+    // Two busy loops on 2 cores: (2 + 2) / (0 + 2) = 2, squared; lateness 4 ms over the baseline's 1.
+    expect(noiseAllowance(calm, at(2, 0, 1, 5))).toEqual({ factor: 4, addUs: 4000 });
+    // A thread that waited half the round: 1 / (1 − 0.5) = 2, squared.
+    expect(noiseAllowance(calm, at(0, 0.5, 1, 1)).factor).toBeCloseTo(4, 9);
+    // Taken out in the head's favour: 20 ms p95 less 4 ms, over 4; throughput × 4.
+    const head = { ...at(2, 0, 1, 5), p95Us: 20_000, rps: 100 };
+    const deflated = withoutNoise(head, { factor: 4, addUs: 4000 });
+    expect(deflated.p95Us).toBe(4000);
+    expect(deflated.rps).toBe(400);
+    expect(withoutNoise(head, { factor: 1, addUs: 0 })).toEqual(head);
   });
 });
