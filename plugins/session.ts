@@ -34,6 +34,8 @@ export interface SessionRuntime {
   poolSize: number;
   isolation: ResolvedOptions['isolation'];
   keepOnFailure: boolean;
+  /** Query capture and the repeated-shape check (config key `queries`). */
+  queries: { capture: boolean; check: boolean; allow: string[] };
   prisma?: string;
   app?: string;
   root: string;
@@ -225,6 +227,7 @@ export async function startSession(
       poolSize: options.poolSize,
       isolation: options.isolation,
       keepOnFailure: options.keepOnFailure,
+      queries: options.queries,
       prisma: options.prisma,
       app: options.app,
       root: options.root,

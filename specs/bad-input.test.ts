@@ -112,6 +112,49 @@ describe('bad input gets a clear error and leaves nothing behind', () => {
     );
   });
 
+  test('query settings: every bad value named with the fix, all at once; the check defaults to CI', () => {
+    const base = { migrator: { kind: 'prisma-sql' as const, migrationsDir: 'example/prisma/migrations' } };
+    const problems = (() => {
+      try {
+        resolveOptions(
+          // biome-ignore lint/suspicious/noExplicitAny: a config as a .js user writes it
+          { ...base, queries: { captur: false, check: 'sometimes', allow: ['/[unclosed/', 3] } } as any,
+          root,
+          { SHIPGATE_QUERY_CAPTURE: 'maybe' },
+        );
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+    })();
+    expect(problems).toEqual([
+      expect.stringMatching(/^queries\.captur is an unknown key; did you mean queries\.capture\? \(known: capture, check, allow\)$/),
+      'SHIPGATE_QUERY_CAPTURE is "maybe"; expected 1 or 0 (on/off)',
+      'queries.check is "sometimes"; expected on, off or ci',
+      'queries.allow is ["/[unclosed/",3]; expected an array of shape substrings or "/re/flags" strings',
+    ]);
+    const offButChecked = (() => {
+      try {
+        resolveOptions(base, root, { SHIPGATE_QUERY_CAPTURE: '0', SHIPGATE_QUERY_CHECK: 'on' });
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+    })();
+    expect(offButChecked).toEqual([
+      'SHIPGATE_QUERY_CHECK turns the query check on, but SHIPGATE_QUERY_CAPTURE turns capture off; the check needs capture',
+    ]);
+    expect(resolveOptions(base, root, {}).queries).toEqual({ capture: true, check: false, allow: [] });
+    expect(resolveOptions(base, root, { CI: 'true' }).queries.check).toBe(true);
+    expect(resolveOptions(base, root, { CI: 'true', SHIPGATE_QUERY_CHECK: 'off' }).queries.check).toBe(false);
+    const badRe = (() => {
+      try {
+        resolveOptions({ ...base, queries: { allow: ['FROM "audit"', '/re(g/i'] } }, root, {});
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+    })();
+    expect(badRe).toEqual([expect.stringMatching(/^queries\.allow entry "\/re\(g\/i" is not a valid regular expression \(/)]);
+  });
+
   test('a typo in vitest.config.ts fails the run with every problem, and starts no server', async () => {
     const run = await runChild(['run', '--config', 'specs/fixtures-vitest/typo.config.ts'], {});
     expect(run.code, run.output).toBe(1);

@@ -50,6 +50,15 @@ export interface ShipgateOptions {
   app?: string;
   /** Keep a failed test's database and print its URL. Default false; env `SHIPGATE_KEEP_ON_FAILURE=1`. */
   keepOnFailure?: boolean;
+  /** Query capture and the N+1 check on `request` calls. */
+  queries?: {
+    /** Read statements on the wire. Default true; env `SHIPGATE_QUERY_CAPTURE`. */
+    capture?: boolean;
+    /** Check every `request` call for repeated query shapes: `ci` (default: when `CI` is set), true or false; env `SHIPGATE_QUERY_CHECK`. */
+    check?: boolean | 'ci';
+    /** Shapes allowed to repeat everywhere: substrings, or `/re/flags` strings. */
+    allow?: string[];
+  };
 }
 
 /** Options after defaults, env vars and path resolution. */
@@ -63,6 +72,7 @@ export interface ResolvedOptions {
   prisma?: string;
   app?: string;
   keepOnFailure: boolean;
+  queries: { capture: boolean; check: boolean; allow: string[] };
 }
 
 const ISOLATIONS: readonly Isolation[] = ['file', 'test', 'rollback'];
@@ -175,7 +185,8 @@ export function embeddedSweepAfterMs(env: NodeJS.ProcessEnv = process.env): numb
   return (minutes ?? DEFAULT_EMBEDDED_SWEEP_AFTER_MINUTES) * 60_000;
 }
 
-const TOP_KEYS = ['postgres', 'migrator', 'seed', 'isolation', 'poolSize', 'prisma', 'app', 'keepOnFailure'];
+const TOP_KEYS = ['postgres', 'migrator', 'seed', 'isolation', 'poolSize', 'prisma', 'app', 'keepOnFailure', 'queries'];
+const QUERIES_KEYS = ['capture', 'check', 'allow'];
 const POSTGRES_KEYS = ['provider', 'image', 'adminUrl', 'maxConnections', 'version', 'tmpfs', 'prefix', 'embeddedDir'];
 const MIGRATOR_KEYS: Record<string, string[]> = {
   'prisma-sql': ['kind', 'migrationsDir'],
@@ -324,6 +335,7 @@ export function resolveOptions(options: ShipgateOptions, root: string, env = pro
   const problems: string[] = [
     ...unknownKeyProblems(options, TOP_KEYS, ''),
     ...unknownKeyProblems(options.postgres, POSTGRES_KEYS, 'postgres.'),
+    ...unknownKeyProblems(options.queries, QUERIES_KEYS, 'queries.'),
     ...typeProblems(options),
   ];
   if (problems.some((p) => p.startsWith('postgres is') || p.startsWith('migrator is'))) throw configError(problems);
@@ -397,6 +409,8 @@ export function resolveOptions(options: ShipgateOptions, root: string, env = pro
     }
   }
 
+  const queries = resolveQueries(options.queries, env, problems);
+
   if (problems.length) throw configError(problems);
   const resolveRef = (ref: string | undefined) => {
     if (!ref) return undefined;
@@ -416,5 +430,58 @@ export function resolveOptions(options: ShipgateOptions, root: string, env = pro
       envValue('SHIPGATE_KEEP_ON_FAILURE', env) !== undefined
         ? truthy(envValue('SHIPGATE_KEEP_ON_FAILURE', env))
         : !!options.keepOnFailure,
+    queries,
   };
+}
+
+/** `queries` after env vars: capture on by default, the check on in CI (`CI` set) by default. */
+function resolveQueries(
+  q: ShipgateOptions['queries'],
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): ResolvedOptions['queries'] {
+  const out = { capture: true, check: false, allow: [] as string[] };
+  if (q !== undefined && (typeof q !== 'object' || q === null || Array.isArray(q))) {
+    problems.push(`queries is ${JSON.stringify(q)}; expected an object such as { check: 'ci' }`);
+    return out;
+  }
+  const capture = envValue('SHIPGATE_QUERY_CAPTURE', env);
+  if (capture !== undefined && !FLAG.test(capture)) {
+    problems.push(`SHIPGATE_QUERY_CAPTURE is "${capture}"; expected 1 or 0 (on/off)`);
+  } else if (capture !== undefined) out.capture = truthy(capture);
+  else if (q?.capture !== undefined) {
+    if (typeof q.capture === 'boolean') out.capture = q.capture;
+    else problems.push(`queries.capture is ${JSON.stringify(q.capture)}; expected true or false`);
+  }
+  const envCheck = envValue('SHIPGATE_QUERY_CHECK', env);
+  const check = envCheck ?? q?.check ?? 'ci';
+  const where = envCheck !== undefined ? 'SHIPGATE_QUERY_CHECK' : 'queries.check';
+  if (check === 'ci') out.check = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
+  else if (typeof check === 'boolean') out.check = check;
+  else if (typeof check === 'string' && FLAG.test(check)) out.check = truthy(check);
+  else problems.push(`${where} is ${JSON.stringify(check)}; expected on, off or ci`);
+  if (out.check && !out.capture) {
+    problems.push(
+      `${where} turns the query check on, but ${capture !== undefined ? 'SHIPGATE_QUERY_CAPTURE' : 'queries.capture'} turns capture off; the check needs capture`,
+    );
+  }
+  if (q?.allow !== undefined) {
+    if (!Array.isArray(q.allow) || q.allow.some((a) => typeof a !== 'string' || a === '')) {
+      problems.push(
+        `queries.allow is ${JSON.stringify(q.allow)}; expected an array of shape substrings or "/re/flags" strings`,
+      );
+    } else {
+      for (const a of q.allow) {
+        const re = /^\/(.+)\/([a-z]*)$/.exec(a);
+        if (!re) continue;
+        try {
+          new RegExp(re[1] as string, re[2]);
+        } catch (err) {
+          problems.push(`queries.allow entry "${a}" is not a valid regular expression (${(err as Error).message})`);
+        }
+      }
+      out.allow = q.allow;
+    }
+  }
+  return out;
 }

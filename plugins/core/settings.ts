@@ -61,6 +61,16 @@ export const SETTINGS = {
   },
   SHIPGATE_ISOLATION: { key: 'isolation', default: 'file', what: 'file, test or rollback' },
   SHIPGATE_KEEP_ON_FAILURE: { key: 'keepOnFailure', default: 'off', what: "keep a failed test's database" },
+  SHIPGATE_QUERY_CAPTURE: {
+    key: 'queries.capture',
+    default: 'on',
+    what: "read every statement sent to a test's database on the wire (the query matchers and check need it)",
+  },
+  SHIPGATE_QUERY_CHECK: {
+    key: 'queries.check',
+    default: 'ci (on when CI is set)',
+    what: 'fail a test whose `request` calls repeat a query shape (N+1): on, off or ci',
+  },
   SHIPGATE_SWEEP_KEPT_AFTER_HOURS: {
     default: '24',
     what: "age after which a dead run's kept databases are swept",

@@ -12,4 +12,5 @@ export {
   type ShipgateVitestOptions,
   shipgate,
 } from './plugin.ts';
+export { linkResponse, type QueriesTaskMeta, queriesOf, type RequestQueriesSummary, summarise } from './queries.ts';
 export { default as reporter } from './reporter.ts';

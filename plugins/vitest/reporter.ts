@@ -57,6 +57,8 @@ export default class ShipgateVitestReporter implements Reporter {
       r.state === 'passed' ? (d?.flaky ? 'flaky' : 'passed') : r.state === 'failed' ? 'failed' : 'skipped';
     const error = r.state === 'failed' ? r.errors[0] : undefined;
     const note = r.state === 'skipped' ? r.note : undefined;
+    // What the query check saw (fixtures/vitest.ts): counts and shapes per request, or why it was off.
+    const queries = t.meta().shipgateQueries;
     return {
       id: recordId(this.kind, file, suite, t.name),
       kind: this.kind,
@@ -69,6 +71,7 @@ export default class ShipgateVitestReporter implements Reporter {
       ...(t.location?.line ? { line: t.location.line } : {}),
       ...(error ? { message: error.message, stack: error.stack } : note ? { message: note } : {}),
       ...(retries ? { retries } : {}),
+      ...(queries ? { evidence: { queries } } : {}),
     };
   }
 

@@ -1,0 +1,19 @@
+/**
+ * Query capture and checks, below the ORM: a wire tap in front of the test's database reads
+ * every statement any client sends (wire-tap.ts), a ledger gives each to the request that
+ * caused it (ledger.ts), and findings.ts says what repeated. Framework-free; the Vitest
+ * matchers and fixtures live in plugins/vitest/queries.ts and fixtures/vitest.ts.
+ */
+export {
+  type AllowedShape,
+  formatShapes,
+  QueryCheckError,
+  repeatedMessage,
+  repeatedShapes,
+  requestName,
+  toMatcher,
+} from './findings.ts';
+export { newTraceId, RequestLedger, type RequestQueries, traceparentFor } from './ledger.ts';
+export { isControl, shapeOf, traceIdOf } from './shape.ts';
+export { viaTap } from './tapped-database.ts';
+export { type CapturedStatement, QueryCaptureError, type QueryTap, startQueryTap } from './wire-tap.ts';

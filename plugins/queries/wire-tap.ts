@@ -1,0 +1,149 @@
+import net from 'node:net';
+import { onTeardown } from '../core/cleanup.ts';
+import { debug } from '../core/debug.ts';
+import { ShipgateError } from '../core/errors.ts';
+import { FrontendParser } from './pg-frames.ts';
+import { isControl, shapeOf, traceIdOf } from './shape.ts';
+
+const trace = debug('queries:tap');
+
+/** A statement the tap saw a client send. */
+export interface CapturedStatement {
+  /** The text as sent (values are parameters, or literals in a simple query). */
+  text: string;
+  shape: string;
+  /** Transaction control or a session setting: not counted as a query. */
+  control: boolean;
+  /** The connection it came on (1, 2, …, in the order they were opened). */
+  conn: number;
+  /** When the tap read it, `performance.now()` ms in this process. */
+  at: number;
+  /** The trace id of a sqlcommenter `traceparent` comment in it. */
+  tag?: string;
+}
+
+/** Query capture failed or was misused (`code` SHIPGATE_QUERIES_*). */
+export class QueryCaptureError extends ShipgateError {}
+
+/**
+ * A wire tap in front of one Postgres server: a loopback TCP port that forwards every byte
+ * both ways, unchanged, and reads the statements clients send as they pass (pg-frames.ts).
+ * Any client, ORM or driver, in this process or another, is seen; nothing is slowed beyond
+ * one loopback hop. Connections that use TLS are forwarded but not read (`opaque`).
+ */
+export interface QueryTap extends AsyncDisposable {
+  /** The tap's port on 127.0.0.1. */
+  readonly port: number;
+  /** `url` (a URL of the tapped server) pointed at the tap instead. */
+  url(url: string): string;
+  /** Every statement seen so far, in the order they were read. */
+  statements(): readonly CapturedStatement[];
+  /** Connections the tap could not read (TLS, GSS or not Postgres). */
+  opaqueConnections(): number;
+  close(): Promise<void>;
+}
+
+/** Starts a tap forwarding to `target` (`postgres://…` or `host:port`). */
+export async function startQueryTap(target: string): Promise<QueryTap> {
+  const { host, port } = parseTarget(target);
+  const statements: CapturedStatement[] = [];
+  const sockets = new Set<net.Socket>();
+  let conns = 0;
+  let opaque = 0;
+
+  const server = net.createServer((client) => {
+    const conn = ++conns;
+    const upstream = net.connect({ host, port });
+    sockets.add(client);
+    sockets.add(upstream);
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
+    const parser = new FrontendParser();
+    let counted = false;
+    client.on('data', (chunk: Buffer) => {
+      const at = performance.now();
+      for (const s of parser.push(chunk)) {
+        const tag = traceIdOf(s.text);
+        statements.push({
+          text: s.text,
+          shape: shapeOf(s.text),
+          control: isControl(s.text),
+          conn,
+          at,
+          ...(tag ? { tag } : {}),
+        });
+      }
+      if (parser.opaque && !counted) {
+        counted = true;
+        opaque++;
+        trace('connection %d is opaque (TLS, GSS or not Postgres): its statements are not seen', conn);
+      }
+    });
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const done = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', done).on('close', done);
+    upstream.on('error', done).on('close', done);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  if (!address || typeof address === 'string')
+    throw new QueryCaptureError('SHIPGATE_QUERIES_TAP', 'The query tap did not get a port.');
+  const tapPort = address.port;
+  trace('tap on 127.0.0.1:%d → %s:%d', tapPort, host, port);
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= new Promise<void>((resolve) => {
+      unregister();
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    });
+    return closing;
+  };
+  const unregister = onTeardown(`query tap :${tapPort}`, close);
+
+  return {
+    port: tapPort,
+    url(url: string): string {
+      const u = new URL(url);
+      if (u.searchParams.has('host') || u.searchParams.has('port')) {
+        throw new QueryCaptureError(
+          'SHIPGATE_QUERIES_URL',
+          `The database URL "${u.protocol}//${u.host}${u.pathname}" sets host or port in its query string, so the query tap cannot stand in front of it.`,
+          { hint: 'Put the host and port in the URL itself, or turn capture off with SHIPGATE_QUERY_CAPTURE=0.' },
+        );
+      }
+      u.hostname = '127.0.0.1';
+      u.port = String(tapPort);
+      return u.toString();
+    },
+    statements: () => statements,
+    opaqueConnections: () => opaque,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+function parseTarget(target: string): { host: string; port: number } {
+  if (/^postgres(ql)?:\/\//.test(target)) {
+    const u = new URL(target);
+    return { host: u.hostname || '127.0.0.1', port: Number(u.port || 5432) };
+  }
+  const m = /^([^:]+):(\d+)$/.exec(target);
+  if (!m) {
+    throw new QueryCaptureError(
+      'SHIPGATE_QUERIES_TARGET',
+      `The query tap's target "${target}" is neither a postgres:// URL nor host:port.`,
+    );
+  }
+  return { host: m[1] as string, port: Number(m[2]) };
+}

@@ -1,0 +1,132 @@
+import { expect } from 'vitest';
+import {
+  type AllowedShape,
+  formatShapes,
+  type RequestQueries,
+  repeatedMessage,
+  repeatedShapes,
+  requestName,
+} from '../queries/index.ts';
+
+/**
+ * Query assertions in Vitest, on a response from shipgate's `request` fixture:
+ *
+ *   const res = await request.get('/api/tickets');
+ *   expect(res).toRunQueries(2);
+ *   expect(res).toRunAtMostQueries(3);
+ *   expect(res).toHaveNoRepeatedQueries();
+ *
+ * Counts leave out transaction control and session settings (so they are the same in every
+ * isolation mode). The statements are read on the wire (plugins/queries), below any ORM.
+ */
+
+/** A request's query figures as the report keeps them (`task.meta.shipgateQueries`). */
+export interface RequestQueriesSummary {
+  label: string;
+  traceId: string;
+  count: number;
+  /** The most-run shapes (at most 5). */
+  shapes: { shape: string; count: number }[];
+  /** Shapes run more than once that were not allowed. */
+  repeated: { shape: string; count: number }[];
+  ambiguous: number;
+}
+
+/** What the query check stored on a test. */
+export interface QueriesTaskMeta {
+  /** `on`: every request was checked for repeated shapes; `off`: with the reason. */
+  check: 'on' | 'off';
+  reason?: string;
+  /** Shapes allowed to repeat, with why. */
+  allowed: { match: string; reason?: string }[];
+  requests: RequestQueriesSummary[];
+}
+
+declare module 'vitest' {
+  interface TaskMeta {
+    shipgateQueries?: QueriesTaskMeta;
+  }
+  interface Matchers<R extends void | Promise<void> = void | Promise<void>, T = unknown> {
+    /** Passes when the request ran exactly `n` queries (transaction control left out). */
+    toRunQueries(n: number): R;
+    /** Passes when the request ran at most `n` queries. */
+    toRunAtMostQueries(n: number): R;
+    /** Passes when no query shape ran more than once, except those `allow` matches. */
+    toHaveNoRepeatedQueries(options?: { allow?: (string | RegExp)[] }): R;
+  }
+}
+
+const captured = new WeakMap<object, () => RequestQueries | undefined>();
+
+/** Links a response to its request's queries (the `request` fixture calls it). */
+export function linkResponse(res: object, lookup: () => RequestQueries | undefined): void {
+  captured.set(res, lookup);
+}
+
+/** The queries of a response from the `request` fixture, or undefined. */
+export function queriesOf(res: unknown): RequestQueries | undefined {
+  return typeof res === 'object' && res !== null ? captured.get(res)?.() : undefined;
+}
+
+/** The report's summary of one request. */
+export function summarise(q: RequestQueries, allow: readonly AllowedShape[]): RequestQueriesSummary {
+  return {
+    label: q.label,
+    traceId: q.traceId,
+    count: q.count,
+    shapes: q.shapes.slice(0, 5),
+    repeated: repeatedShapes(q, allow),
+    ambiguous: q.ambiguous,
+  };
+}
+
+const notCaptured = (matcher: string, received: unknown) => ({
+  pass: false,
+  message: () =>
+    `${matcher}() expects a response from shipgate's \`request\` fixture with query capture on (SHIPGATE_QUERY_CAPTURE, config key queries.capture); got ${received === null ? 'null' : typeof received}.`,
+});
+
+const ambiguity = (q: RequestQueries) =>
+  q.ambiguous
+    ? ` ${q.ambiguous} more statement(s) ran while another request was in flight and could not be attributed: await each request before the next, or tag statements with a sqlcommenter traceparent.`
+    : '';
+
+const listing = (q: RequestQueries) => (q.shapes.length ? `: ${formatShapes(q.shapes, 8)}` : '');
+
+expect.extend({
+  toRunQueries(received: unknown, n: number) {
+    const q = queriesOf(received);
+    if (!q) return notCaptured('toRunQueries', received);
+    const pass = q.count === n && q.ambiguous === 0;
+    return {
+      pass,
+      message: () =>
+        `${requestName(q)} ran ${q.count} queries, expected ${this.isNot ? 'other than ' : ''}${n}${listing(q)}.${ambiguity(q)}`,
+    };
+  },
+  toRunAtMostQueries(received: unknown, n: number) {
+    const q = queriesOf(received);
+    if (!q) return notCaptured('toRunAtMostQueries', received);
+    const pass = q.count <= n && q.ambiguous === 0;
+    return {
+      pass,
+      message: () =>
+        `${requestName(q)} ran ${q.count} queries, expected ${this.isNot ? 'more than' : 'at most'} ${n}${listing(q)}.${ambiguity(q)}`,
+    };
+  },
+  toHaveNoRepeatedQueries(received: unknown, options: { allow?: (string | RegExp)[] } = {}) {
+    const q = queriesOf(received);
+    if (!q) return notCaptured('toHaveNoRepeatedQueries', received);
+    const repeated = repeatedShapes(
+      q,
+      (options.allow ?? []).map((match) => ({ match })),
+    );
+    return {
+      pass: repeated.length === 0,
+      message: () =>
+        repeated.length
+          ? repeatedMessage(q, repeated)
+          : `${requestName(q)} ran no query shape twice (${q.count} queries), expected repeats.`,
+    };
+  },
+});

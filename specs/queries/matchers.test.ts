@@ -1,0 +1,123 @@
+/**
+ * The query matchers on the example app over Prisma 7 (@prisma/adapter-pg) and a real
+ * Postgres, with two spec-only routes of known shape: an N+1 (one author query per ticket)
+ * and the same data in one include. Counts are the same in file, test and rollback isolation
+ * (transaction control is left out), and the failure messages list the shapes and counts.
+ */
+import '../../example/test/register.ts';
+import express from 'express';
+import { createApp } from '../../example/src/app.ts';
+import type { PrismaClient } from '../../example/src/db.ts';
+import { describe, expect, queriesOf, test } from '../../fixtures/vitest.ts';
+
+const TICKETS = 6;
+
+test.override('app', ({ prisma }) => {
+  const p = prisma as PrismaClient;
+  const app = express();
+  app.get('/spec/tickets-n-plus-one', async (_req, res) => {
+    const tickets = await p.ticket.findMany({ orderBy: { id: 'asc' } });
+    const out = [];
+    // One query per ticket, awaited in turn (Prisma batches only findUnique calls of one tick).
+    for (const t of tickets) out.push({ ...t, author: await p.user.findUnique({ where: { id: t.authorId } }) });
+    res.json(out);
+  });
+  app.get('/spec/tickets-included', async (_req, res) => {
+    res.json(await p.ticket.findMany({ orderBy: { id: 'asc' }, include: { author: true } }));
+  });
+  app.post('/spec/tickets-in-a-transaction', async (_req, res) => {
+    const made = await p.$transaction(async (tx) => {
+      const u = await tx.user.create({ data: { email: `tx-${Date.now()}@x.test`, name: 'Tx' } });
+      return tx.ticket.create({ data: { authorId: u.id, title: 'In a transaction', body: 'b' } });
+    });
+    res.status(201).json(made);
+  });
+  app.use(createApp({ prisma: p, log: () => {} }));
+  // The project's Register types `app` as the example's (with its log lines); this one logs nothing.
+  return app as never;
+});
+
+async function seed(prisma: PrismaClient) {
+  await prisma.ticket.deleteMany();
+  const author = await prisma.user.upsert({
+    where: { email: 'author@x.test' },
+    create: { email: 'author@x.test', name: 'Author' },
+    update: {},
+  });
+  await prisma.ticket.createMany({
+    data: Array.from({ length: TICKETS }, (_, i) => ({ authorId: author.id, title: `T${i}`, body: 'b' })),
+  });
+}
+
+for (const isolation of ['file', 'test', 'rollback'] as const) {
+  describe(`in ${isolation} isolation`, () => {
+    test.override({ isolation, queryCheck: false });
+
+    test('an N+1 runs 1 + N queries, and its repeated shape is named with its count', async ({ prisma, request }) => {
+      await seed(prisma);
+      const res = await request.get('/spec/tickets-n-plus-one').expect(200);
+      expect(res.body).toHaveLength(TICKETS);
+      expect(res).toRunQueries(1 + TICKETS);
+      expect(res).not.toRunAtMostQueries(TICKETS);
+      expect(res).not.toHaveNoRepeatedQueries();
+      const err = (() => {
+        try {
+          expect(res).toHaveNoRepeatedQueries();
+        } catch (e) {
+          return e as Error;
+        }
+      })();
+      expect(err?.message).toMatch(
+        /^Request "GET \/spec\/tickets-n-plus-one" \(trace [0-9a-f]{8}…\) ran the same query shape more than once \(N\+1\): "SELECT .*FROM "public"\."users" WHERE .*" 6×; 7 queries in all\.$/,
+      );
+      // Allowed by a substring of the shape, or a regular expression.
+      expect(res).toHaveNoRepeatedQueries({ allow: ['FROM "public"."users"'] });
+      expect(res).toHaveNoRepeatedQueries({ allow: [/"users"/] });
+    });
+
+    test('the same data in one include repeats no shape, and runs the same count at any size', async ({
+      prisma,
+      request,
+    }) => {
+      await seed(prisma);
+      const res = await request.get('/spec/tickets-included').expect(200);
+      expect(res.body).toHaveLength(TICKETS);
+      expect(res).toHaveNoRepeatedQueries();
+      const count = queriesOf(res)?.count ?? 0;
+      expect(count).toBeGreaterThanOrEqual(1);
+      expect(count).toBeLessThanOrEqual(2);
+      await prisma.ticket.createMany({
+        data: Array.from({ length: 20 }, (_, i) => ({ authorId: res.body[0].authorId, title: `U${i}`, body: 'b' })),
+      });
+      const more = await request.get('/spec/tickets-included').expect(200);
+      expect(more.body).toHaveLength(TICKETS + 20);
+      expect(more).toRunQueries(count);
+    });
+
+    test("a transaction's statements are the request's; BEGIN and COMMIT are not counted", async ({ request }) => {
+      const res = await request.post('/spec/tickets-in-a-transaction').expect(201);
+      expect(res).toRunQueries(2);
+      const q = queriesOf(res);
+      expect(q?.statements.map((s) => s.shape.split(' ')[0])).toEqual(['INSERT', 'INSERT']);
+    });
+  });
+}
+
+describe('what the matchers refuse', () => {
+  test.override({ queryCheck: false });
+
+  test('a value that is not a response of the request fixture: a clear failure', ({ prisma: _ }) => {
+    expect(() => expect({ status: 200 }).toRunQueries(1)).toThrow(
+      /^toRunQueries\(\) expects a response from shipgate's `request` fixture with query capture on \(SHIPGATE_QUERY_CAPTURE, config key queries\.capture\); got object\.$/,
+    );
+  });
+
+  test("the test's own setup queries are no request's", async ({ db, request }) => {
+    await db.query("SELECT 'setup before' AS marker");
+    const res = await request.get('/health').expect(200);
+    await db.query("SELECT 'setup after' AS marker");
+    const q = queriesOf(res);
+    expect(q?.count).toBeGreaterThanOrEqual(1);
+    expect(q?.statements.some((s) => s.text.includes('marker'))).toBe(false);
+  });
+});
