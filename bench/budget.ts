@@ -37,7 +37,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { percentileSorted } from '../plugins/budget/analyze.ts';
 import { defineSlo, measureSlo } from '../plugins/budget/index.ts';
-import { compareRounds, rng } from '../plugins/budget/regression.ts';
+import { compareRounds, median, rng } from '../plugins/budget/regression.ts';
 
 const require = createRequire(import.meta.url);
 const { values } = parseArgs({
@@ -671,10 +671,10 @@ function busyLoop(): () => void {
  * backend (forked by a server this bench started, so pinned and prioritised like the bench)
  * is moved to any CPU at the default priority, like the client.
  */
-async function postgresWork(): Promise<() => Promise<void>> {
+async function postgresWork(): Promise<(() => Promise<void>) & { died(): string | undefined }> {
   const { startPostgres } = await import('../plugins/postgres/index.ts');
   const server = await startPostgres({ log: () => {} });
-  const code = `const pg=require(${JSON.stringify(require.resolve('pg'))});const c=new pg.Client(process.argv[1]);c.connect().then(async()=>{const r=await c.query('select pg_backend_pid() as pid');process.stdout.write(r.rows[0].pid+'\\n');for(;;)await c.query("select sum(md5(i::text)::bit(32)::int) from generate_series(1,200000) i")})`;
+  const code = `const pg=require(${JSON.stringify(require.resolve('pg'))});const c=new pg.Client(process.argv[1]);c.connect().then(async()=>{const r=await c.query('select pg_backend_pid() as pid');process.stdout.write(r.rows[0].pid+'\\n');for(;;)await c.query("select count(*) from generate_series(1,300000) i where md5(i::text) like 'a%'")}).catch(e=>{process.stderr.write(e.message);process.exit(1)})`;
   const child = neighbour(['-e', code, server.adminUrl], 'pipe');
   const backend = await new Promise<number>((resolve, reject) => {
     child.stdout?.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
@@ -686,11 +686,23 @@ async function postgresWork(): Promise<() => Promise<void>> {
   } catch {
     // not root
   }
-  return async () => {
-    child.kill('SIGKILL');
-    await server.stop();
-  };
+  // A neighbour that stops (a failing query) would leave a quiet machine: the part says so.
+  let died: string | undefined;
+  child.once('exit', (c) => {
+    died ??= `the Postgres neighbour exited (code ${c})`;
+  });
+  return Object.assign(
+    async () => {
+      died ??= 'stopped';
+      child.kill('SIGKILL');
+      await server.stop();
+    },
+    { died: () => (died === 'stopped' ? undefined : died) },
+  );
 }
+
+/** Why a neighbour stopped before the part ended (undefined when it ran throughout). */
+const diedOf = (stop: unknown) => (stop as { died?: () => string | undefined }).died?.();
 
 /**
  * False regressions against a stored baseline under a noisy neighbour, the CLI default (one
@@ -719,6 +731,7 @@ async function noisy() {
       let judgedAnyway = 0;
       let unguarded = 0;
       const calls: unknown[] = [];
+      const others: number[] = [];
       try {
         await new Promise((r) => setTimeout(r, 500));
         for (let i = 0; i < n; i++) {
@@ -734,6 +747,7 @@ async function noisy() {
           }
           if (r.status === 'inconclusive') inconclusive++;
           extraRounds += r.measurement.rounds.length - 1;
+          others.push(r.measurement.rounds[0]?.noise?.othersRunnable ?? Number.NaN);
           if (r.regression?.notes.some((x) => x.includes('judged anyway'))) judgedAnyway++;
           // The first head round judged as it would be without the guard, for contrast.
           const first = r.measurement.rounds[0];
@@ -756,6 +770,9 @@ async function noisy() {
         judgedAnyway,
         withoutGuard: { falseRegressions: unguarded, rate: round3(unguarded / n) },
         falseCalls: calls,
+        // The neighbour as the guard measured it (tasks other processes kept runnable).
+        othersRunnableMedian: round3(median(others.filter(Number.isFinite))),
+        ...(diedOf(stop) ? { invalid: diedOf(stop) } : {}),
         met: upper95(falseCalls, n) <= 0.05,
       };
     }

@@ -127,7 +127,9 @@ describe('bad input gets a clear error and leaves nothing behind', () => {
       }
     })();
     expect(problems).toEqual([
-      expect.stringMatching(/^queries\.captur is an unknown key; did you mean queries\.capture\? \(known: capture, check, allow\)$/),
+      expect.stringMatching(
+        /^queries\.captur is an unknown key; did you mean queries\.capture\? \(known: capture, check, allow\)$/,
+      ),
       'SHIPGATE_QUERY_CAPTURE is "maybe"; expected 1 or 0 (on/off)',
       'queries.check is "sometimes"; expected on, off or ci',
       'queries.allow is ["/[unclosed/",3]; expected an array of shape substrings or "/re/flags" strings',
@@ -152,7 +154,9 @@ describe('bad input gets a clear error and leaves nothing behind', () => {
         return (e as ConfigError).problems;
       }
     })();
-    expect(badRe).toEqual([expect.stringMatching(/^queries\.allow entry "\/re\(g\/i" is not a valid regular expression \(/)]);
+    expect(badRe).toEqual([
+      expect.stringMatching(/^queries\.allow entry "\/re\(g\/i" is not a valid regular expression \(/),
+    ]);
   });
 
   test('a typo in vitest.config.ts fails the run with every problem, and starts no server', async () => {

@@ -78,7 +78,19 @@ export class RequestLedger {
         ambiguous: 0,
       });
     }
-    for (const s of this.#tap.statements()) {
+    const all = this.#tap.statements();
+    // Statements are in the order they were read (`at` never decreases): those before this
+    // ledger's first request are nobody's (a request's statements come after it was sent).
+    const first = this.#windows[0]?.start ?? Number.POSITIVE_INFINITY;
+    let lo = 0;
+    let hi = all.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((all[mid] as CapturedStatement).at < first) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < all.length; i++) {
+      const s = all[i] as CapturedStatement;
       if (s.tag !== undefined) {
         byTrace.get(s.tag)?.statements.push(s);
         continue;

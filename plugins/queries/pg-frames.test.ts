@@ -20,6 +20,29 @@ const Q = (sql: string) => msg('Q', cstr(sql));
 const P = (name: string, sql: string) => msg('P', Buffer.concat([cstr(name), cstr(sql), Buffer.from([0, 0])]));
 const B = (portal: string, statement: string) =>
   msg('B', Buffer.concat([cstr(portal), cstr(statement), Buffer.from([0, 0, 0, 0, 0, 0])]));
+const int16 = (n: number) => {
+  const b = Buffer.alloc(2);
+  b.writeInt16BE(n);
+  return b;
+};
+/** A Bind with parameter format codes and values (a string, null for NULL, a Buffer as sent). */
+const Bparams = (portal: string, statement: string, formats: number[], values: (string | Buffer | null)[]) =>
+  msg(
+    'B',
+    Buffer.concat([
+      cstr(portal),
+      cstr(statement),
+      int16(formats.length),
+      ...formats.map(int16),
+      int16(values.length),
+      ...values.map((v) => {
+        if (v === null) return int32(-1);
+        const bytes = typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
+        return Buffer.concat([int32(bytes.length), bytes]);
+      }),
+      int16(0),
+    ]),
+  );
 const E = (portal: string) => msg('E', Buffer.concat([cstr(portal), int32(0)]));
 const S = () => msg('S', Buffer.alloc(0));
 const texts = (p: FrontendParser, ...chunks: Buffer[]) => chunks.flatMap((c) => p.push(c)).map((s) => s.text);
@@ -53,6 +76,43 @@ describe('the frontend parser', () => {
     expect(
       p.push(Buffer.concat([msg('C', Buffer.concat([Buffer.from('S'), cstr('s1')])), B('', 's1'), E('')])),
     ).toEqual([{ text: '', protocol: 'extended' }]);
+  });
+
+  test("an Execute carries its portal's Bind parameters: text as strings, NULL as null, binary as undefined", () => {
+    const p = new FrontendParser();
+    const sql = 'select * from t where a = $1 and b = $2 and c = $3';
+    const out = [
+      startup(),
+      P('s2', sql),
+      // one format code per value: text, text (NULL), binary
+      Bparams('', 's2', [0, 0, 1], ['ünï', null, int32(7)]),
+      E(''),
+      // no format codes: every value is text
+      Bparams('', 's2', [], ['1', '', null]),
+      E(''),
+      // one format code: it applies to every value
+      Bparams('', 's2', [1], [int32(1), null, int32(3)]),
+      E(''),
+      // a named portal, bound then executed after another Bind of the unnamed one
+      Bparams('p1', 's2', [0], ['x', 'y', 'z']),
+      Bparams('', 's2', [0], ['q', 'r', 's']),
+      E('p1'),
+      S(),
+    ].flatMap((b) => p.push(b));
+    // strict: an undefined (binary) entry must be there, not left out
+    expect(out).toStrictEqual([
+      { text: sql, protocol: 'extended', params: ['ünï', null, undefined] },
+      { text: sql, protocol: 'extended', params: ['1', '', null] },
+      { text: sql, protocol: 'extended', params: [undefined, null, undefined] },
+      { text: sql, protocol: 'extended', params: ['x', 'y', 'z'] },
+    ]);
+    // a statement without parameters, or a Bind too short for what it declares, carries none
+    const short = msg('B', Buffer.concat([cstr(''), cstr('s2'), int16(0), int16(2), int32(5), Buffer.from('ab')]));
+    expect(p.push(Buffer.concat([B('', 's2'), E(''), short, E(''), Q('select 1')]))).toEqual([
+      { text: sql, protocol: 'extended' },
+      { text: sql, protocol: 'extended' },
+      { text: 'select 1', protocol: 'simple' },
+    ]);
   });
 
   test('a large CopyData message is skipped across chunks; the query after it is read', () => {

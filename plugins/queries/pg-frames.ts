@@ -8,6 +8,10 @@
  *   a client that prepares a named statement once (`P`) and then only binds and executes it
  *   (`B`/`E`) runs it each time, so counting `P` would undercount.
  *
+ * An extended statement carries the parameters of its portal's Bind: text-format values as
+ * strings, NULL as null, binary-format values as undefined (their bytes are only meaningful
+ * with the parameter's type, which this side does not know).
+ *
  * A connection that starts TLS (`SSLRequest` answered with a handshake) or GSS encryption is
  * unreadable from here; it is marked opaque, and its statements are not seen.
  */
@@ -24,6 +28,13 @@ export interface FrameStatement {
   text: string;
   /** `simple` (Q) or `extended` (Parse/Bind/Execute). */
   protocol: 'simple' | 'extended';
+  /** `extended` with parameters: the Bind's values (text as a string, NULL as null, binary as undefined). */
+  params?: (string | null | undefined)[];
+}
+
+interface Portal {
+  text: string;
+  params: (string | null | undefined)[] | undefined;
 }
 
 type Phase = 'startup' | 'typed' | 'opaque' | 'closed';
@@ -32,7 +43,7 @@ export class FrontendParser {
   #phase: Phase = 'startup';
   #buf: Buffer = Buffer.alloc(0);
   readonly #statements = new Map<string, string>();
-  readonly #portals = new Map<string, string>();
+  readonly #portals = new Map<string, Portal>();
 
   /** True once the connection is encrypted (or not Postgres): its statements are not seen. */
   get opaque(): boolean {
@@ -119,14 +130,19 @@ export class FrontendParser {
         {
           const portal = cstring(body, 0);
           const statement = cstring(body, portal.end);
-          this.#portals.set(portal.value, this.#statements.get(statement.value) ?? '');
+          const text = this.#statements.get(statement.value) ?? '';
+          this.#portals.set(portal.value, { text, params: bindParams(body, statement.end) });
           return undefined;
         }
       case 0x45 /* E */:
         {
           const portal = cstring(body, 0).value;
-          const text = this.#portals.get(portal);
-          return text === undefined ? undefined : { text, protocol: 'extended' };
+          const bound = this.#portals.get(portal);
+          if (bound === undefined) return undefined;
+          // No parameters and unreadable ones look the same: none to bind.
+          return bound.params?.length
+            ? { text: bound.text, protocol: 'extended', params: bound.params }
+            : { text: bound.text, protocol: 'extended' };
         }
       case 0x43 /* C */:
         {
@@ -142,6 +158,41 @@ export class FrontendParser {
         return undefined;
     }
   }
+}
+
+/**
+ * The parameter values of a Bind body, read from `from` (after the portal and statement
+ * names): a format-code count C (UInt16, as Postgres reads it), C codes (none: all text; one:
+ * it applies to all), a value count N, then N values as Int32 length (-1 is NULL) and bytes. A body too short for what it
+ * declares gives undefined: the statement is still counted, its parameters unknown.
+ */
+function bindParams(body: Buffer, from: number): (string | null | undefined)[] | undefined {
+  let at = from;
+  if (body.length - at < 2) return undefined;
+  const nFormats = body.readUInt16BE(at);
+  at += 2;
+  if (body.length - at < 2 * nFormats + 2) return undefined;
+  const formats: number[] = [];
+  for (let i = 0; i < nFormats; i++) formats.push(body.readInt16BE(at + 2 * i));
+  at += 2 * nFormats;
+  const nValues = body.readUInt16BE(at);
+  at += 2;
+  if (nFormats > 1 && nFormats !== nValues) return undefined;
+  const params: (string | null | undefined)[] = [];
+  for (let i = 0; i < nValues; i++) {
+    if (body.length - at < 4) return undefined;
+    const len = body.readInt32BE(at);
+    at += 4;
+    if (len === -1) {
+      params.push(null);
+      continue;
+    }
+    if (len < 0 || body.length - at < len) return undefined;
+    const format = nFormats === 0 ? 0 : nFormats === 1 ? formats[0] : formats[i];
+    params.push(format === 0 ? body.toString('utf8', at, at + len) : undefined);
+    at += len;
+  }
+  return params;
 }
 
 function cstring(buf: Buffer, from: number): { value: string; end: number } {

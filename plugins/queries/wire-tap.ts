@@ -20,6 +20,51 @@ export interface CapturedStatement {
   at: number;
   /** The trace id of a sqlcommenter `traceparent` comment in it. */
   tag?: string;
+  /**
+   * An extended-protocol statement's parameters, as bound: text-format values as strings,
+   * NULL as null, binary-format values as undefined (unknown). Absent when it had none.
+   */
+  params?: (string | null | undefined)[];
+}
+
+/**
+ * A captured statement whose shape, control flag and tag are worked out when first read: the
+ * tap sits on every query's path, so it does no more than record the text as it passes.
+ */
+class Statement implements CapturedStatement {
+  readonly text: string;
+  readonly conn: number;
+  readonly at: number;
+  readonly params?: (string | null | undefined)[];
+  #shape: string | undefined;
+  #control: boolean | undefined;
+  #tag: string | null | undefined;
+
+  constructor(text: string, conn: number, at: number, params?: (string | null | undefined)[]) {
+    this.text = text;
+    this.conn = conn;
+    this.at = at;
+    if (params) this.params = params;
+  }
+
+  get shape(): string {
+    this.#shape ??= shapeOf(this.text);
+    return this.#shape;
+  }
+
+  get control(): boolean {
+    this.#control ??= isControl(this.text);
+    return this.#control;
+  }
+
+  get tag(): string | undefined {
+    if (this.#tag === undefined) this.#tag = traceIdOf(this.text) ?? null;
+    return this.#tag ?? undefined;
+  }
+
+  toJSON() {
+    return { text: this.text, shape: this.shape, control: this.control, conn: this.conn, at: this.at, tag: this.tag };
+  }
 }
 
 /** Query capture failed or was misused (`code` SHIPGATE_QUERIES_*). */
@@ -63,15 +108,7 @@ export async function startQueryTap(target: string): Promise<QueryTap> {
     client.on('data', (chunk: Buffer) => {
       const at = performance.now();
       for (const s of parser.push(chunk)) {
-        const tag = traceIdOf(s.text);
-        statements.push({
-          text: s.text,
-          shape: shapeOf(s.text),
-          control: isControl(s.text),
-          conn,
-          at,
-          ...(tag ? { tag } : {}),
-        });
+        statements.push(new Statement(s.text, conn, at, s.params));
       }
       if (parser.opaque && !counted) {
         counted = true;

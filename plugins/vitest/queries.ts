@@ -1,6 +1,10 @@
+import type pg from 'pg';
 import { expect } from 'vitest';
 import {
   type AllowedShape,
+  checkPlans,
+  DEFAULT_MIN_ROWS,
+  formatPlanProblems,
   formatShapes,
   type RequestQueries,
   repeatedMessage,
@@ -53,19 +57,25 @@ declare module 'vitest' {
     toRunAtMostQueries(n: number): R;
     /** Passes when no query shape ran more than once, except those `allow` matches. */
     toHaveNoRepeatedQueries(options?: { allow?: (string | RegExp)[] }): R;
+    /**
+     * Passes when no query of the request scans a table of `minRows` rows or more (default
+     * 10,000) in full for a filter or a sort; a failure names the index to add. EXPLAIN only,
+     * on the test's database: await it.
+     */
+    toUseIndexes(options?: { minRows?: number }): Promise<R>;
   }
 }
 
-const captured = new WeakMap<object, () => RequestQueries | undefined>();
+const captured = new WeakMap<object, { lookup: () => RequestQueries | undefined; pool: pg.Pool }>();
 
-/** Links a response to its request's queries (the `request` fixture calls it). */
-export function linkResponse(res: object, lookup: () => RequestQueries | undefined): void {
-  captured.set(res, lookup);
+/** Links a response to its request's queries and to the pool its plans are explained on (the `request` fixture calls it). */
+export function linkResponse(res: object, lookup: () => RequestQueries | undefined, pool: pg.Pool): void {
+  captured.set(res, { lookup, pool });
 }
 
 /** The queries of a response from the `request` fixture, or undefined. */
 export function queriesOf(res: unknown): RequestQueries | undefined {
-  return typeof res === 'object' && res !== null ? captured.get(res)?.() : undefined;
+  return typeof res === 'object' && res !== null ? captured.get(res)?.lookup() : undefined;
 }
 
 /** The report's summary of one request. */
@@ -112,6 +122,24 @@ expect.extend({
       pass,
       message: () =>
         `${requestName(q)} ran ${q.count} queries, expected ${this.isNot ? 'more than' : 'at most'} ${n}${listing(q)}.${ambiguity(q)}`,
+    };
+  },
+  async toUseIndexes(received: unknown, options: { minRows?: number } = {}) {
+    const link = typeof received === 'object' && received !== null ? captured.get(received) : undefined;
+    const q = link?.lookup();
+    if (!link || !q) return notCaptured('toUseIndexes', received);
+    const minRows = options.minRows ?? DEFAULT_MIN_ROWS;
+    const check = await checkPlans(link.pool, q.statements, { minRows });
+    const bad = check.queries.filter((x) => x.problems.length);
+    const skipped = check.notExplained.length
+      ? ` ${check.notExplained.length} shape(s) not explained: ${check.notExplained.map((x) => x.reason).join('; ')}.`
+      : '';
+    return {
+      pass: bad.length === 0,
+      message: () =>
+        bad.length
+          ? `${requestName(q)} has plans that scan a table of ${minRows.toLocaleString('en-US')} rows or more in full:\n${formatPlanProblems(bad)}${skipped}`
+          : `${requestName(q)}: no plan scans a table of ${minRows.toLocaleString('en-US')} rows or more in full (${check.queries.length} shapes explained), expected one to.${skipped}`,
     };
   },
   toHaveNoRepeatedQueries(received: unknown, options: { allow?: (string | RegExp)[] } = {}) {

@@ -4,8 +4,13 @@
  * In CI the test whose request repeats a query shape fails with the shape and its count; the
  * same route passes with its shape allowed or the check off; outside CI nothing is checked.
  */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { onTestFinished } from 'vitest';
 import { describe, expect, test } from '../../fixtures/vitest.ts';
-import { childPrefix, dropPrefix, runChildVitest } from '../child-vitest.ts';
+import type { ShipgateRecord } from '../../plugins/report/model.ts';
+import { childPrefix, dropPrefix, runChild, runChildVitest } from '../child-vitest.ts';
 
 const env = (adminUrl: string, prefix: string, extra: NodeJS.ProcessEnv = {}) => ({
   SHIPGATE_PROVIDER: 'external',
@@ -29,6 +34,57 @@ describe('the N+1 check on every request call', () => {
       );
       expect(run.output).toContain('queryCheck: { allow:');
       expect(run.output).not.toMatch(/FAIL .*(joined|allowed|check off)/);
+    } finally {
+      await dropPrefix(shipgate.adminUrl, shipgate.major, prefix);
+    }
+  }, 120_000);
+
+  test("the report says what was checked: each request's count and shapes, what was allowed and why, or why off", async ({
+    shipgate,
+  }) => {
+    const prefix = childPrefix();
+    const reports = mkdtempSync(path.join(tmpdir(), 'shipgate-queries-report-'));
+    onTestFinished(() => rmSync(reports, { recursive: true, force: true }));
+    try {
+      const run = await runChild(['run', '--config', 'specs/fixtures-vitest/queries.config.ts'], {
+        ...env(shipgate.adminUrl, prefix, { CI: 'true' }),
+        SHIPGATE_REPORT_DIR: reports,
+      });
+      expect(run.code, run.output).toBe(1);
+      const dir = path.join(reports, 'records');
+      const records = readdirSync(dir).flatMap(
+        (f) => (JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { records: ShipgateRecord[] }).records,
+      );
+      const byName = new Map(records.map((r) => [r.name, r]));
+      const queries = (name: string) => byName.get(name)?.evidence?.queries as Record<string, unknown> | undefined;
+      expect(byName.get('the N+1 route, checked')?.status).toBe('failed');
+      expect(queries('the N+1 route, checked')).toEqual({
+        check: 'on',
+        allowed: [],
+        requests: [
+          {
+            label: 'GET /users/n-plus-one',
+            traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
+            count: 4,
+            shapes: [
+              { shape: 'SELECT email FROM users WHERE id = ?', count: 3 },
+              { shape: 'SELECT id FROM users ORDER BY id', count: 1 },
+            ],
+            repeated: [{ shape: 'SELECT email FROM users WHERE id = ?', count: 3 }],
+            ambiguous: 0,
+          },
+        ],
+      });
+      expect(queries('the N+1 route, its shape allowed')).toMatchObject({
+        check: 'on',
+        allowed: [{ match: 'FROM users WHERE id', reason: 'known, batched in the next release' }],
+        requests: [{ count: 4, repeated: [] }],
+      });
+      expect(queries('the N+1 route, check off')).toMatchObject({
+        check: 'off',
+        reason: 'test.override({ queryCheck: false })',
+        requests: [{ count: 4 }],
+      });
     } finally {
       await dropPrefix(shipgate.adminUrl, shipgate.major, prefix);
     }

@@ -27,9 +27,7 @@ export default defineConfig({
 });
 `;
 
-test('docs/queries.md: the example runs as written against the example app, the N+1 check on', async ({
-  shipgate,
-}) => {
+test('docs/queries.md: the example runs as written against the example app, the N+1 check on', async ({ shipgate }) => {
   const doc = readFileSync(path.join(root, 'docs', 'queries.md'), 'utf8');
   const blocks = new Map(
     [...doc.matchAll(/<!-- queries-doc-test: (\S+) -->\n```ts\n([\s\S]*?)```/g)].map((m) => [

@@ -32,6 +32,10 @@ test.override('app', ({ prisma }) => {
     });
     res.status(201).json(made);
   });
+  // A filter on a column no index covers.
+  app.get('/spec/tickets-by-body', async (req, res) => {
+    res.json(await p.ticket.findMany({ where: { body: String(req.query.body) } }));
+  });
   app.use(createApp({ prisma: p, log: () => {} }));
   // The project's Register types `app` as the example's (with its log lines); this one logs nothing.
   return app as never;
@@ -119,5 +123,39 @@ describe('what the matchers refuse', () => {
     const q = queriesOf(res);
     expect(q?.count).toBeGreaterThanOrEqual(1);
     expect(q?.statements.some((s) => s.text.includes('marker'))).toBe(false);
+  });
+});
+
+describe('plans: the queries a request ran, explained on its database', () => {
+  test.override({ queryCheck: false, isolation: 'test' });
+
+  test('a filter no index serves is named with the index to add; a lookup by key passes', async ({ db, request }) => {
+    const [author] = await db.rows<{ id: number }>(
+      `INSERT INTO users (email, name) VALUES ('plans@x.test', 'P') RETURNING id`,
+    );
+    await db.query(
+      `INSERT INTO tickets (title, body, "authorId", "updatedAt")
+       SELECT 'T' || i, 'body ' || (i % 500), $1, now() FROM generate_series(1, 20000) i`,
+      [author?.id],
+    );
+    await db.query('ANALYZE tickets');
+    const res = await request.get('/spec/tickets-by-body?body=body%207').expect(200);
+    expect(res.body).toHaveLength(40);
+    const err = await expect(res)
+      .toUseIndexes()
+      .then(
+        () => undefined,
+        (e: Error) => e,
+      );
+    expect(err?.message).toMatch(
+      /^Request "GET \/spec\/tickets-by-body\?body=body%207" \(trace [0-9a-f]{8}…\) has plans that scan a table of 10,000 rows or more in full:\nQuery "SELECT … FROM "public"\."tickets" WHERE .*" scans all of "tickets" \(20,000 rows\) for .*body.*: CREATE INDEX ON "tickets" \("body"\);?$/,
+    );
+    await expect(res).not.toUseIndexes();
+    // Under the threshold it is not judged; a lookup by primary key uses it.
+    await expect(res).toUseIndexes({ minRows: 50_000 });
+    const one = await request
+      .get(`/api/tickets/${(await db.rows<{ id: number }>('SELECT min(id) AS id FROM tickets'))[0]?.id}`)
+      .expect(200);
+    await expect(one).toUseIndexes({ minRows: 1_000 });
   });
 });
