@@ -10,24 +10,39 @@ export interface PlanCheck {
 
 /**
  * Explains the first statement of each shape in `statements` (control statements left out) on
- * `client`, and finds the problems an index would fix on tables of `minRows` rows or more.
+ * a client of `pool`, and finds the problems an index would fix on tables of `minRows` rows or
+ * more. Each EXPLAIN runs in a transaction of its own, rolled back: one that fails (a
+ * parameter whose type Postgres cannot infer, a temporary table of the app's session) leaves
+ * nothing behind. In rollback isolation the pool's BEGIN and ROLLBACK are savepoints, so the
+ * test's own transaction is not aborted either.
  */
 export async function checkPlans(
-  client: pg.ClientBase | pg.Pool,
+  pool: pg.Pool,
   statements: readonly CapturedStatement[],
   options: { minRows?: number } = {},
 ): Promise<PlanCheck> {
   const first = new Map<string, CapturedStatement>();
   for (const s of statements) if (!s.control && !first.has(s.shape)) first.set(s.shape, s);
   const out: PlanCheck = { queries: [], notExplained: [] };
-  for (const [shape, s] of first) {
-    const e = await explainPlan(client, s);
-    if (!e.explained) {
-      out.notExplained.push({ shape, reason: e.reason });
-      continue;
+  if (first.size === 0) return out;
+  const client = await pool.connect();
+  try {
+    for (const [shape, s] of first) {
+      await client.query('BEGIN');
+      try {
+        const e = await explainPlan(client, s);
+        if (!e.explained) {
+          out.notExplained.push({ shape, reason: e.reason });
+          continue;
+        }
+        const stats = await tableRows(client, seqScanTables(e.plan));
+        out.queries.push({ shape, problems: planProblems(e.plan, stats, options) });
+      } finally {
+        await client.query('ROLLBACK');
+      }
     }
-    const stats = await tableRows(client, seqScanTables(e.plan));
-    out.queries.push({ shape, problems: planProblems(e.plan, stats, options) });
+  } finally {
+    client.release();
   }
   return out;
 }

@@ -9,6 +9,7 @@ import express from 'express';
 import { createApp } from '../../example/src/app.ts';
 import type { PrismaClient } from '../../example/src/db.ts';
 import { describe, expect, queriesOf, test } from '../../fixtures/vitest.ts';
+import { checkPlans, shapeOf } from '../../plugins/queries/index.ts';
 
 const TICKETS = 6;
 
@@ -157,5 +158,26 @@ describe('plans: the queries a request ran, explained on its database', () => {
       .get(`/api/tickets/${(await db.rows<{ id: number }>('SELECT min(id) AS id FROM tickets'))[0]?.id}`)
       .expect(200);
     await expect(one).toUseIndexes({ minRows: 1_000 });
+  });
+});
+
+describe('plans in rollback isolation', () => {
+  test.override({ queryCheck: false, isolation: 'rollback' });
+
+  test("an EXPLAIN that fails is reported as not explained, and the test's transaction goes on", async ({ db }) => {
+    await db.query(`INSERT INTO users (email, name) VALUES ('rollback-plans@x.test', 'R')`);
+    // A statement that no longer runs here (its table is gone): EXPLAIN fails on the test's
+    // own connection, inside the test's transaction.
+    const gone = { text: 'SELECT * FROM "no_such_table" WHERE id = $1', params: ['1'] };
+    const check = await checkPlans(db.pool, [{ ...gone, shape: shapeOf(gone.text), control: false, conn: 1, at: 0 }]);
+    expect(check.queries).toEqual([]);
+    expect(check.notExplained).toEqual([
+      {
+        shape: 'SELECT * FROM "no_such_table" WHERE id = ?',
+        reason: expect.stringMatching(/^EXPLAIN failed: .*no_such_table/),
+      },
+    ]);
+    // The test's transaction was not aborted: its row is still there.
+    expect(await db.rows(`SELECT name FROM users WHERE email = 'rollback-plans@x.test'`)).toEqual([{ name: 'R' }]);
   });
 });
