@@ -145,6 +145,12 @@ describe('bad input gets a clear error and leaves nothing behind', () => {
       'SHIPGATE_QUERY_CHECK turns the query check on, but SHIPGATE_QUERY_CAPTURE turns capture off; the check needs capture',
     ]);
     expect(resolveOptions(base, root, {}).queries).toEqual({ capture: true, check: false, allow: [] });
+    // Capture off (the budget phase's config): the CI default means no check, not an error.
+    expect(resolveOptions({ ...base, queries: { capture: false } }, root, { CI: 'true' }).queries).toEqual({
+      capture: false,
+      check: false,
+      allow: [],
+    });
     expect(resolveOptions(base, root, { CI: 'true' }).queries.check).toBe(true);
     expect(resolveOptions(base, root, { CI: 'true', SHIPGATE_QUERY_CHECK: 'off' }).queries.check).toBe(false);
     const badRe = (() => {

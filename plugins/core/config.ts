@@ -460,6 +460,10 @@ function resolveQueries(
   else if (typeof check === 'boolean') out.check = check;
   else if (typeof check === 'string' && FLAG.test(check)) out.check = truthy(check);
   else problems.push(`${where} is ${JSON.stringify(check)}; expected on, off or ci`);
+  // `ci` is a default, not a request: with capture off it means no check. Asked for by name
+  // (on, true, 1), the check needs capture.
+  const asked = check !== 'ci';
+  if (out.check && !out.capture && !asked) out.check = false;
   if (out.check && !out.capture) {
     problems.push(
       `${where} turns the query check on, but ${capture !== undefined ? 'SHIPGATE_QUERY_CAPTURE' : 'queries.capture'} turns capture off; the check needs capture`,
