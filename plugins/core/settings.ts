@@ -68,7 +68,7 @@ export const SETTINGS = {
   },
   SHIPGATE_QUERY_CHECK: {
     key: 'queries.check',
-    default: 'ci (on when CI is set)',
+    default: 'ci (on when CI is set and capture is on)',
     what: 'fail a test whose `request` calls repeat a query shape (N+1): on, off or ci',
   },
   SHIPGATE_SWEEP_KEPT_AFTER_HOURS: {
