@@ -1,5 +1,4 @@
 import net from 'node:net';
-import { onTeardown } from '../core/cleanup.ts';
 import { debug } from '../core/debug.ts';
 import { ShipgateError } from '../core/errors.ts';
 import { FrontendParser } from './pg-frames.ts';
@@ -131,22 +130,25 @@ export async function startQueryTap(target: string): Promise<QueryTap> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
+  // A tap nobody closed does not keep the process alive; its open connections still do.
+  server.unref();
   const address = server.address();
   if (!address || typeof address === 'string')
     throw new QueryCaptureError('SHIPGATE_QUERIES_TAP', 'The query tap did not get a port.');
   const tapPort = address.port;
   trace('tap on 127.0.0.1:%d → %s:%d', tapPort, host, port);
 
+  // No signal-time teardown: the tap holds nothing outside this process (its sockets close
+  // with it), and a SIGTERM handler in a Vitest worker would print an interruption line at
+  // the end of every normal run, when Vitest stops its workers.
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= new Promise<void>((resolve) => {
-      unregister();
       for (const s of sockets) s.destroy();
       server.close(() => resolve());
     });
     return closing;
   };
-  const unregister = onTeardown(`query tap :${tapPort}`, close);
 
   return {
     port: tapPort,
