@@ -7,6 +7,7 @@
  */
 export {
   type AllowedShape,
+  briefShape,
   formatShapes,
   QueryCheckError,
   repeatedMessage,

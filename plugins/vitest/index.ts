@@ -12,5 +12,13 @@ export {
   type ShipgateVitestOptions,
   shipgate,
 } from './plugin.ts';
-export { linkResponse, type QueriesTaskMeta, queriesOf, type RequestQueriesSummary, summarise } from './queries.ts';
+export {
+  linkResponse,
+  type QueriesTaskMeta,
+  type QueryScaling,
+  queriesOf,
+  type RequestQueriesSummary,
+  scalingOf,
+  summarise,
+} from './queries.ts';
 export { default as reporter } from './reporter.ts';

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { expect } from 'vitest';
 import {
   type AllowedShape,
+  briefShape,
   checkPlans,
   DEFAULT_MIN_ROWS,
   formatPlanProblems,
@@ -46,6 +47,37 @@ export interface QueriesTaskMeta {
   requests: RequestQueriesSummary[];
 }
 
+/** What `queryScaling` measured: the requests at each scale, and the shapes that grew with the rows. */
+export interface QueryScaling {
+  runs: { rows: number; requests: RequestQueries[] }[];
+  /** Shapes run more often at the largest scale than at the smallest, with their count at each scale. */
+  grew: { shape: string; counts: number[] }[];
+  /** The requests, as the messages name them. */
+  label: string;
+}
+
+/** The shapes whose counts grew from the first scale to the last (requests of a scale pooled). */
+export function scalingOf(runs: QueryScaling['runs']): QueryScaling {
+  const counts = runs.map((r) => {
+    const m = new Map<string, number>();
+    for (const q of r.requests) for (const s of q.shapes) m.set(s.shape, (m.get(s.shape) ?? 0) + s.count);
+    return m;
+  });
+  const shapes = new Set(counts.flatMap((m) => [...m.keys()]));
+  const grew: QueryScaling['grew'] = [];
+  for (const shape of shapes) {
+    const each = counts.map((m) => m.get(shape) ?? 0);
+    if ((each.at(-1) as number) > (each[0] as number)) grew.push({ shape, counts: each });
+  }
+  grew.sort((a, b) => (b.counts.at(-1) as number) - (a.counts.at(-1) as number));
+  const label = [...new Set(runs.flatMap((r) => r.requests.map((q) => q.label)))].join(', ');
+  return { runs, grew, label };
+}
+
+function isScaling(v: unknown): v is QueryScaling {
+  return typeof v === 'object' && v !== null && 'runs' in v && 'grew' in v && Array.isArray((v as QueryScaling).grew);
+}
+
 declare module 'vitest' {
   interface TaskMeta {
     shipgateQueries?: QueriesTaskMeta;
@@ -63,6 +95,8 @@ declare module 'vitest' {
      * on the test's database: await it.
      */
     toUseIndexes(options?: { minRows?: number }): Promise<R>;
+    /** On a `queryScaling` result: passes when no query shape ran more often with more rows (an N+1). */
+    toScaleFlat(): R;
   }
 }
 
@@ -104,6 +138,26 @@ const ambiguity = (q: RequestQueries) =>
 const listing = (q: RequestQueries) => (q.shapes.length ? `: ${formatShapes(q.shapes, 8)}` : '');
 
 expect.extend({
+  toScaleFlat(received: unknown) {
+    if (!isScaling(received)) {
+      return {
+        pass: false,
+        message: () => `toScaleFlat() expects the result of the queryScaling fixture, got ${typeof received}.`,
+      };
+    }
+    const rows = received.runs.map((r) => r.rows);
+    const totals = received.runs.map((r) => r.requests.reduce((n, q) => n + q.count, 0));
+    const grew = received.grew
+      .slice(0, 5)
+      .map((g) => `"${briefShape(g.shape)}" ${g.counts.map((c, i) => `${c}× at ${rows[i]} rows`).join(', ')}`);
+    return {
+      pass: received.grew.length === 0,
+      message: () =>
+        received.grew.length
+          ? `Request "${received.label}" ran more queries with more rows (N+1): ${grew.join('; ')}; ${totals.map((t, i) => `${t} queries at ${rows[i]} rows`).join(', ')}.`
+          : `Request "${received.label}" ran the same queries at ${rows.join(' and ')} rows (${totals.join(', ')}), expected more with more rows.`,
+    };
+  },
   toRunQueries(received: unknown, n: number) {
     const q = queriesOf(received);
     if (!q) return notCaptured('toRunQueries', received);
