@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { onTestFinished } from 'vitest';
 import { describe, expect, test } from '../../fixtures/vitest.ts';
-import type { ShipgateRecord } from '../../plugins/report/model.ts';
+import { mergeReports } from '../../plugins/report/merge.ts';
+import { parsePolicy, type ShipgateRecord } from '../../plugins/report/model.ts';
+import { renderMarkdown } from '../../plugins/report/sinks/markdown.ts';
+import { countRecords } from '../../plugins/report/summary.ts';
 import { childPrefix, dropPrefix, runChild, runChildVitest } from '../child-vitest.ts';
 
 const env = (adminUrl: string, prefix: string, extra: NodeJS.ProcessEnv = {}) => ({
@@ -85,6 +88,21 @@ describe('the N+1 check on every request call', () => {
         reason: 'test.override({ queryCheck: false })',
         requests: [{ count: 4 }],
       });
+      // The PR comment has a row for each test that repeated a shape, allowed one or opted out.
+      const merged = mergeReports([reports]);
+      const md = renderMarkdown(merged, countRecords(merged, parsePolicy(undefined)));
+      expect(md).toContain('### Query checks');
+      expect(md).toContain(
+        '| the N+1 route, checked | on | GET /users/n-plus-one: `SELECT email FROM users WHERE id = ?` 3× |',
+      );
+      expect(md).toContain(
+        '| with the shape allowed › the N+1 route, its shape allowed | on; allowed: `FROM users WHERE id` (known, batched in the next release) | – |',
+      );
+      // Off, the repeats are still shown: not enforced is not unseen.
+      expect(md).toContain(
+        '| with the check off › the N+1 route, check off | off (test.override({ queryCheck: false })) | GET /users/n-plus-one: `SELECT email FROM users WHERE id = ?` 3× |',
+      );
+      expect(md).not.toMatch(/\| the joined route, checked \|/);
     } finally {
       await dropPrefix(shipgate.adminUrl, shipgate.major, prefix);
     }
