@@ -110,3 +110,38 @@ export function keyNumbers(r: ShipgateRecord): string {
   }
   return parts.join(', ');
 }
+
+/** What the query check leaves on a test record (`evidence.queries`, plugins/vitest/queries.ts). */
+interface QueryEvidence {
+  check: 'on' | 'off';
+  reason?: string;
+  allowed: { match: string; reason?: string }[];
+  requests: { label: string; repeated: { shape: string; count: number }[] }[];
+}
+
+/**
+ * The tests whose query check the report should show: a shape repeated, one allowed, or the
+ * check turned off (the repeats are listed even then: not enforced is not unseen).
+ */
+export function queryCheckRows(records: readonly ShipgateRecord[]): {
+  record: ShipgateRecord;
+  /** `off (reason)`, or `on` with the shapes allowed to repeat; `shape` and `text` format each part. */
+  check: (format: { shape(s: string): string; text(s: string): string }) => string;
+  repeated: { label: string; shape: string; count: number }[];
+}[] {
+  const out = [];
+  for (const record of records) {
+    const q = record.evidence?.queries as QueryEvidence | undefined;
+    if (!q || !Array.isArray(q.requests)) continue;
+    const repeated = q.requests.flatMap((x) => x.repeated.map((s) => ({ label: x.label, ...s })));
+    if (q.check !== 'off' && q.allowed.length === 0 && repeated.length === 0) continue;
+    const check = ({ shape, text }: { shape(s: string): string; text(s: string): string }) =>
+      q.check === 'off'
+        ? `off (${text(q.reason ?? 'no reason given')})`
+        : q.allowed.length
+          ? `on; allowed: ${q.allowed.map((a) => `${shape(a.match)}${a.reason ? ` (${text(a.reason)})` : ''}`).join(', ')}`
+          : 'on';
+    out.push({ record, check, repeated });
+  }
+  return out;
+}

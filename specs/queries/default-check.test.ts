@@ -11,6 +11,7 @@ import { onTestFinished } from 'vitest';
 import { describe, expect, test } from '../../fixtures/vitest.ts';
 import { mergeReports } from '../../plugins/report/merge.ts';
 import { parsePolicy, type ShipgateRecord } from '../../plugins/report/model.ts';
+import { renderHtml } from '../../plugins/report/sinks/html.ts';
 import { renderMarkdown } from '../../plugins/report/sinks/markdown.ts';
 import { countRecords } from '../../plugins/report/summary.ts';
 import { childPrefix, dropPrefix, runChild, runChildVitest } from '../child-vitest.ts';
@@ -103,6 +104,17 @@ describe('the N+1 check on every request call', () => {
         '| with the check off › the N+1 route, check off | off (test.override({ queryCheck: false })) | GET /users/n-plus-one: `SELECT email FROM users WHERE id = ?` 3× |',
       );
       expect(md).not.toMatch(/\| the joined route, checked \|/);
+      // The HTML report has the same table, escaped.
+      const html = renderHtml(merged, 2, countRecords(merged, parsePolicy(undefined)));
+      expect(html).toContain('<h2>Query checks</h2>');
+      expect(html).toContain(
+        '<td>the N+1 route, checked</td><td>on</td><td>GET /users/n-plus-one: <code>SELECT email FROM users WHERE id = ?</code> 3×</td>',
+      );
+      expect(html).toContain(
+        '<td>on; allowed: <code>FROM users WHERE id</code> (known, batched in the next release)</td>',
+      );
+      expect(html).toContain('<td>off (test.override({ queryCheck: false }))</td>');
+      expect(html.match(/<table id="queries">[\s\S]*?<\/table>/)?.[0].match(/<tr class=/g)).toHaveLength(3);
     } finally {
       await dropPrefix(shipgate.adminUrl, shipgate.major, prefix);
     }

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { MergedReport } from '../merge.ts';
 import type { ShipgateRecord } from '../model.ts';
-import { fullName, keyNumbers, statusLabel, worstFirst } from '../summary.ts';
+import { fullName, keyNumbers, queryCheckRows, statusLabel, worstFirst } from '../summary.ts';
 import type { Sink } from './sink.ts';
 
 /**
@@ -145,6 +145,12 @@ export function renderHtml(
     )
     .join('\n');
   const errors = report.errors.map((e) => `<li>${esc(e.source)}: ${esc(e.message)}</li>`).join('');
+  const queries = queryCheckRows(worstFirst(report.records))
+    .map(
+      (q) =>
+        `<tr class="${esc(q.record.status)}"><td>${esc(statusLabel(q.record))}</td><td>${esc(fullName(q.record))}</td><td>${q.check({ shape: (x) => `<code>${esc(x)}</code>`, text: esc })}</td><td>${q.repeated.map((x) => `${esc(x.label)}: <code>${esc(x.shape)}</code> ${x.count}×`).join('<br>') || '–'}</td></tr>`,
+    )
+    .join('\n');
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -170,7 +176,7 @@ tr.flaky td:first-child { color: #b45309; }
 ${errors ? `<h2>Run errors</h2><ul id="errors">${errors}</ul>` : ''}
 <h2>Latency percentiles vs budget and baseline</h2><div class="charts" id="budgets"></div>
 ${chart.loads.length ? '<h2>k6</h2><div class="charts" id="loads"></div>\n' : ''}<h2>Migrations</h2><div class="charts" id="migrations"></div>
-<h2>All results</h2>
+${queries ? `<h2>Query checks</h2>\n<table id="queries"><thead><tr><th>status</th><th>test</th><th>check</th><th>repeated shapes (N+1)</th></tr></thead>\n<tbody>\n${queries}\n</tbody></table>\n` : ''}<h2>All results</h2>
 <p><button data-filter="all">all</button> <button data-filter="failed">failed</button> <button data-filter="inconclusive">inconclusive</button> <button data-filter="flaky">flaky</button> <button data-filter="skipped">skipped</button></p>
 <table id="records"><thead><tr><th>status</th><th>kind</th><th>name</th><th>file</th><th>ms</th><th>numbers</th><th>message</th></tr></thead>
 <tbody>

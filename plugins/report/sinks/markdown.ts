@@ -3,7 +3,16 @@ import path from 'node:path';
 import { envValue } from '../../core/settings.ts';
 import type { MergedReport } from '../merge.ts';
 import type { ShipgateRecord } from '../model.ts';
-import { type Counts, delta, fullName, keyNumbers, metric, statusLabel, worstFirst } from '../summary.ts';
+import {
+  type Counts,
+  delta,
+  fullName,
+  keyNumbers,
+  metric,
+  queryCheckRows,
+  statusLabel,
+  worstFirst,
+} from '../summary.ts';
 import type { Sink } from './sink.ts';
 
 /**
@@ -60,21 +69,6 @@ function table(head: string[], rows: string[][]): string[] {
   ];
 }
 
-/** What the query check leaves on a test record (plugins/vitest/queries.ts `QueriesTaskMeta`). */
-interface QueryEvidence {
-  check: 'on' | 'off';
-  reason?: string;
-  allowed: { match: string; reason?: string }[];
-  requests: { label: string; repeated: { shape: string; count: number }[] }[];
-}
-
-/** A test whose query check found repeats, was turned off, or allowed shapes: the report says so. */
-function noteworthyQueries(r: ShipgateRecord): boolean {
-  const q = r.evidence?.queries as QueryEvidence | undefined;
-  if (!q || !Array.isArray(q.requests)) return false;
-  return q.check === 'off' || q.allowed.length > 0 || q.requests.some((x) => x.repeated.length > 0);
-}
-
 /** Sections in priority order; each is a title and its rows (rows can be cut). */
 function sections(report: MergedReport): { title: string; head: string[]; rows: string[][]; note?: string }[] {
   const recs = worstFirst(report.records);
@@ -125,24 +119,17 @@ function sections(report: MergedReport): { title: string; head: string[]; rows: 
       rows,
     });
   }
-  const queried = recs.filter((r) => noteworthyQueries(r));
+  const queried = queryCheckRows(recs);
   if (queried.length) {
     out.push({
       title: 'Query checks',
       head: ['', 'test', 'check', 'repeated shapes (N+1)'],
-      rows: queried.map((r) => {
-        const q = r.evidence?.queries as QueryEvidence;
-        const repeated = q.requests.flatMap((x) =>
-          x.repeated.map((s) => `${x.label}: \`${s.shape.slice(0, 80)}\` ${s.count}×`),
-        );
-        const check =
-          q.check === 'off'
-            ? `off (${q.reason ?? 'no reason given'})`
-            : q.allowed.length
-              ? `on; allowed: ${q.allowed.map((a) => `\`${a.match}\`${a.reason ? ` (${a.reason})` : ''}`).join(', ')}`
-              : 'on';
-        return [icon(r), fullName(r), check, repeated.join('; ') || '–'];
-      }),
+      rows: queried.map((q) => [
+        icon(q.record),
+        fullName(q.record),
+        q.check({ shape: (x) => `\`${x}\``, text: (x) => x }),
+        q.repeated.map((x) => `${x.label}: \`${x.shape.slice(0, 80)}\` ${x.count}×`).join('; ') || '–',
+      ]),
     });
   }
   if (migrations.length) {
