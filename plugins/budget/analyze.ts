@@ -112,7 +112,7 @@ export interface GeneratorHealth {
 /** The worst of each host figure over the rounds. */
 function worstHost(runs: readonly RoundRun[]): HostSample | undefined {
   let out: HostSample | undefined;
-  const keys = ['runQueue', 'generatorWait', 'serverWait', 'steal', 'lateP99Us', 'ownCpu'] as const;
+  const keys = ['runQueue', 'generatorWait', 'serverWait', 'steal', 'lateP99Us'] as const;
   for (const run of runs) {
     const h = run.stats.host;
     if (!h) continue;

@@ -274,15 +274,18 @@ export function compareRounds(
  */
 export const NOISE_LIMITS = { factor: 2, marginUs: 1000, absoluteUs: 3000, othersTasks: 0.5, waitShare: 0.03 } as const;
 
+/** The median of one noise figure over `rounds`, those without it left out (undefined when none has it). */
+function medianOf(rounds: readonly RoundMetrics[], pick: (r: RoundMetrics) => number | undefined): number | undefined {
+  const v = rounds.map(pick).filter((x): x is number => x !== undefined && Number.isFinite(x));
+  return v.length ? median(v) : undefined;
+}
+
 /** Why `head` is too noisy to judge against `base` (undefined when it is fine). */
 export function noisyRound(base: readonly RoundMetrics[], head: RoundMetrics): string | undefined {
   const n = head.noise;
   if (!n) return undefined;
   const out: string[] = [];
-  const baseMedian = (pick: (r: RoundMetrics) => number | undefined) => {
-    const v = base.map(pick).filter((x): x is number => x !== undefined && Number.isFinite(x));
-    return v.length ? median(v) : undefined;
-  };
+  const baseMedian = (pick: (r: RoundMetrics) => number | undefined) => medianOf(base, pick);
   const against = (b: number | undefined, f: (b: number) => string) =>
     b === undefined ? '' : ` against the baseline's ${f(b)}`;
 
@@ -338,10 +341,7 @@ export interface NoiseAllowance {
 export function noiseAllowance(base: readonly RoundMetrics[], head: RoundMetrics): NoiseAllowance {
   const n = head.noise;
   if (!n) return { factor: 1, addUs: 0 };
-  const baseMedian = (pick: (r: RoundMetrics) => number | undefined) => {
-    const v = base.map(pick).filter((x): x is number => x !== undefined && Number.isFinite(x));
-    return v.length ? median(v) : undefined;
-  };
+  const baseMedian = (pick: (r: RoundMetrics) => number | undefined) => medianOf(base, pick);
   let factor = 1;
   if (n.othersRunnable !== undefined && n.cores) {
     const b = baseMedian((r) => r.noise?.othersRunnable) ?? 0;

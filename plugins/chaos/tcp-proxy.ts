@@ -1,6 +1,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { onTeardown } from '../core/cleanup.ts';
 import { debug } from '../core/debug.ts';
+import { listen, parseHostPort } from '../core/net.ts';
 import { assertChaosAllowed, ChaosError, checkDownFault, checkNumber, reportProblems } from './guard.ts';
 import { Lane, type Shape } from './lane.ts';
 import type {
@@ -37,14 +38,8 @@ const NO_SHAPE: Shape = { latencyMs: 0, jitterMs: 0, bytesPerSecond: 0 };
 function parseTarget(target: TcpProxyOptions['target']): { host: string; port: number } {
   if (typeof target === 'object' && target !== null) return target;
   const text = String(target);
-  try {
-    const u = new URL(text.includes('://') ? text : `tcp://${text}`);
-    const port = Number(u.port || (u.protocol.startsWith('postgres') ? 5432 : Number.NaN));
-    const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
-    if (host && Number.isInteger(port) && port > 0 && port < 65_536) return { host, port };
-  } catch {
-    // reported below
-  }
+  const parsed = parseHostPort(text);
+  if (parsed) return parsed;
   throw new ChaosError(
     'SHIPGATE_CHAOS_CONFIG',
     `TCP proxy target "${text}" is not host:port or a URL with a host and port.`,
@@ -61,18 +56,6 @@ function directions(d: Direction | undefined, fallback: Direction): ('upstream' 
     );
   }
   return dir === 'both' ? ['upstream', 'downstream'] : [dir];
-}
-
-function listen(server: Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      const addr = server.address();
-      resolve(typeof addr === 'object' && addr ? addr.port : port);
-    });
-  });
 }
 
 function matcher(match: string | RegExp | ((chunk: Buffer) => boolean)): (chunk: Buffer) => boolean {

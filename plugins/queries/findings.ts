@@ -42,11 +42,10 @@ export function briefShape(shape: string): string {
   const short = m && (m[2] as string).length > MAX_COLUMNS ? `${m[1]}…${m[3]}` : shape;
   return short.length > MAX_SHAPE ? `${short.slice(0, MAX_SHAPE - 1)}…` : short;
 }
-const clip = briefShape;
 
 /** `"SELECT …" 20×, "SELECT …" 3×`: shapes and counts for a message. */
 export function formatShapes(shapes: readonly { shape: string; count: number }[], max = 5): string {
-  const shown = shapes.slice(0, max).map((s) => `"${clip(s.shape)}" ${s.count}×`);
+  const shown = shapes.slice(0, max).map((s) => `"${briefShape(s.shape)}" ${s.count}×`);
   const more = shapes.length > max ? ` and ${shapes.length - max} more` : '';
   return `${shown.join(', ')}${more}`;
 }

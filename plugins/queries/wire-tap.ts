@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { debug } from '../core/debug.ts';
 import { ShipgateError } from '../core/errors.ts';
+import { listen, parseHostPort } from '../core/net.ts';
 import { FrontendParser } from './pg-frames.ts';
 import { isControl, shapeOf, traceIdOf } from './shape.ts';
 
@@ -126,16 +127,9 @@ export async function startQueryTap(target: string): Promise<QueryTap> {
     client.on('error', done).on('close', done);
     upstream.on('error', done).on('close', done);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
+  const tapPort = await listen(server, '127.0.0.1', 0);
   // A tap nobody closed does not keep the process alive; its open connections still do.
   server.unref();
-  const address = server.address();
-  if (!address || typeof address === 'string')
-    throw new QueryCaptureError('SHIPGATE_QUERIES_TAP', 'The query tap did not get a port.');
-  const tapPort = address.port;
   trace('tap on 127.0.0.1:%d → %s:%d', tapPort, host, port);
 
   // No signal-time teardown: the tap holds nothing outside this process (its sockets close
@@ -173,16 +167,10 @@ export async function startQueryTap(target: string): Promise<QueryTap> {
 }
 
 function parseTarget(target: string): { host: string; port: number } {
-  if (/^postgres(ql)?:\/\//.test(target)) {
-    const u = new URL(target);
-    return { host: u.hostname || '127.0.0.1', port: Number(u.port || 5432) };
-  }
-  const m = /^([^:]+):(\d+)$/.exec(target);
-  if (!m) {
-    throw new QueryCaptureError(
-      'SHIPGATE_QUERIES_TARGET',
-      `The query tap's target "${target}" is neither a postgres:// URL nor host:port.`,
-    );
-  }
-  return { host: m[1] as string, port: Number(m[2]) };
+  const parsed = parseHostPort(target);
+  if (parsed) return parsed;
+  throw new QueryCaptureError(
+    'SHIPGATE_QUERIES_TARGET',
+    `The query tap's target "${target}" is neither a postgres:// URL nor host:port.`,
+  );
 }

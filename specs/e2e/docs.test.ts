@@ -1,20 +1,15 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test } from '../../fixtures/vitest.ts';
 import { childPrefix, dropPrefix } from '../child-vitest.ts';
+import { docBlocks } from '../support/doc-blocks.ts';
 import { runPlaywright } from './child/run.ts';
 
 /** docs/e2e.md's adoption example is extracted and run as a project of its own, so it cannot rot. */
 const root = path.resolve(import.meta.dirname, '../..');
 
 test('docs/e2e.md: the adoption example runs as written against the example app', async ({ shipgate }) => {
-  const doc = readFileSync(path.join(root, 'docs', 'e2e.md'), 'utf8');
-  const blocks = new Map(
-    [...doc.matchAll(/<!-- e2e-doc-test: (\S+) -->\n```ts\n([\s\S]*?)```/g)].map((m) => [
-      m[1] as string,
-      m[2] as string,
-    ]),
-  );
+  const blocks = docBlocks('e2e.md', 'e2e-doc-test');
   expect([...blocks.keys()]).toEqual(['playwright.config.ts', 'e2e/tickets.spec.ts']);
   // Inside the repo, so `shipgate/playwright` resolves to this package; a dot folder that
   // .gitignore covers, so tsc and biome never see it.

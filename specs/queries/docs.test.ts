@@ -1,7 +1,8 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test } from '../../fixtures/vitest.ts';
 import { childPrefix, dropPrefix, runChild } from '../child-vitest.ts';
+import { docBlocks } from '../support/doc-blocks.ts';
 
 /**
  * docs/queries.md's example is extracted and run as a project of its own, against the example
@@ -28,13 +29,7 @@ export default defineConfig({
 `;
 
 test('docs/queries.md: the examples run as written against the example app, the N+1 check on', async ({ shipgate }) => {
-  const doc = readFileSync(path.join(root, 'docs', 'queries.md'), 'utf8');
-  const blocks = new Map(
-    [...doc.matchAll(/<!-- queries-doc-test: (\S+) -->\n```ts\n([\s\S]*?)```/g)].map((m) => [
-      m[1] as string,
-      m[2] as string,
-    ]),
-  );
+  const blocks = docBlocks('queries.md', 'queries-doc-test');
   expect([...blocks.keys()]).toEqual(['test/tickets-queries.test.ts', 'test/tickets-scaling.test.ts']);
   // Inside the repo, so `shipgate/vitest` resolves to this package; a dot folder that
   // .gitignore covers, so tsc and biome never see it.
